@@ -34,6 +34,8 @@ class ModelRun:
         head_logits: classification logits, (C,) or (T, C) for token classification; None otherwise.
         nsp_logits: next-sentence logits [is next, is random], (2,), when the model has that head.
         truncated_from: the token count before truncation, or None when nothing was cut.
+        masked: positions replaced by the mask token on request (not typed [MASK]s), with
+        original_ids: the ids that stood there, (len(masked),).
     """
 
     model_name: str
@@ -54,6 +56,8 @@ class ModelRun:
     head_logits: np.ndarray | None = None
     nsp_logits: np.ndarray | None = None
     truncated_from: int | None = None
+    masked: tuple[int, ...] = ()
+    original_ids: tuple[int, ...] = ()
 
     @property
     def num_tokens(self) -> int:
@@ -100,16 +104,30 @@ def encode(bundle: ModelBundle, text: str, text_pair: str | None = None) -> tupl
     return enc, (full if full > enc["input_ids"].shape[1] else None)
 
 
-def run_model(bundle: ModelBundle, text: str, text_pair: str | None = None) -> ModelRun:
+def run_model(
+    bundle: ModelBundle, text: str, text_pair: str | None = None, mask_positions: tuple[int, ...] = ()
+) -> ModelRun:
     """Run `bundle` once on (text, text_pair) with attentions and hidden states.
+
+    `mask_positions` replaces those tokens by the mask token first (to ask the MLM what belongs there).
 
     >>> run = run_model(bundle, "The bank raised rates.")
     >>> run.attentions.shape  # (layers, heads, query, key)
     (6, 12, 8, 8)
     """
     enc, truncated_from = encode(bundle, text, text_pair)
-    ids = enc["input_ids"]
+    ids = enc["input_ids"].clone()
     T = ids.shape[1]
+    masked = tuple(sorted(set(int(p) for p in mask_positions)))
+    original_ids = tuple(int(ids[0, p]) for p in masked if 0 <= p < T)
+    if len(original_ids) != len(masked):
+        raise InputError(f"Cannot mask positions {masked}: the input has {T} tokens.")
+    if masked:
+        if bundle.tokenizer.mask_token_id is None:
+            raise InputError(f"{bundle.name}'s tokenizer has no mask token.")
+        if any(enc["special_tokens_mask"][0, p] for p in masked):
+            raise InputError("Special tokens ([CLS], [SEP]) cannot be masked; choose a word token.")
+        ids[0, list(masked)] = bundle.tokenizer.mask_token_id
     arch = bundle.arch
     emb = embeddings_of(bundle.model)
     token_types = enc.get("token_type_ids")
@@ -155,6 +173,8 @@ def run_model(bundle: ModelBundle, text: str, text_pair: str | None = None) -> M
         head_logits=None if head_logits is None else _frozen(head_logits),
         nsp_logits=None if nsp_logits is None else _frozen(nsp_logits),
         truncated_from=truncated_from,
+        masked=masked,
+        original_ids=original_ids,
     )
 
 
