@@ -1,0 +1,216 @@
+"""Plotly figure builders for the pages: data in, figure out (no Streamlit here).
+
+Styled for projectors: large fonts, white background, perceptually ordered colour scales.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+FONT = dict(size=15)
+SEQUENTIAL = "Blues"
+DIVERGING = "RdBu"
+
+
+def unique_labels(tokens: Sequence[str]) -> list[str]:
+    """Token strings made unique with zero-width spaces, so repeated tokens keep separate rows/columns."""
+    seen: dict[str, int] = {}
+    out = []
+    for tok in tokens:
+        n = seen.get(tok, 0)
+        seen[tok] = n + 1
+        out.append(tok + "\u200b" * n)
+    return out
+
+
+def _layout(fig: go.Figure, title: str | None, height: int, **extra) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, font=dict(size=18)) if title else None,
+        font=FONT,
+        height=height,
+        margin=dict(l=10, r=10, t=50 if title else 10, b=10),
+        plot_bgcolor="white",
+        **extra,
+    )
+    return fig
+
+
+def matrix_heatmap(
+    z: np.ndarray,
+    rows: Sequence[str],
+    cols: Sequence[str],
+    *,
+    title: str | None = None,
+    row_title: str = "query",
+    col_title: str = "key",
+    value_name: str = "weight",
+    colorscale: str = SEQUENTIAL,
+    zmin: float | None = 0.0,
+    zmax: float | None = None,
+    symmetric: bool = False,
+    height: int | None = None,
+    value_format: str = ".3f",
+) -> go.Figure:
+    """A labelled heatmap; hover shows row token, column token and value. Rows run top to bottom."""
+    z = np.asarray(z, dtype=np.float32)
+    if symmetric:
+        bound = float(np.nanmax(np.abs(z))) or 1.0
+        zmin, zmax = -bound, bound
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=unique_labels(cols),
+            y=unique_labels(rows),
+            colorscale=colorscale,
+            zmin=zmin,
+            zmax=zmax,
+            hovertemplate=f"{row_title}: %{{y}}<br>{col_title}: %{{x}}<br>{value_name}: %{{z:{value_format}}}<extra></extra>",
+            colorbar=dict(thickness=14),
+        )
+    )
+    size = height or int(min(900, max(360, 22 * len(rows) + 140)))
+    fig.update_yaxes(autorange="reversed", title=row_title, tickfont=dict(size=14), type="category")
+    fig.update_xaxes(title=col_title, tickangle=-60, tickfont=dict(size=14), side="bottom", type="category")
+    return _layout(fig, title, size)
+
+
+def head_grid(
+    values: np.ndarray,
+    *,
+    title: str,
+    value_name: str,
+    selected: tuple[int, int] | None = None,
+    colorscale: str = SEQUENTIAL,
+    value_format: str = ".2f",
+) -> go.Figure:
+    """A clickable layer x head grid of squares coloured by `values` (L, H).
+
+    Drawn as a scatter (one point per head) because plotly heatmaps do not report clicks as selections.
+    """
+    L, H = values.shape
+    layers, heads = np.meshgrid(np.arange(L), np.arange(H), indexing="ij")
+    size = max(14, min(44, int(640 / max(H, L))))
+    fig = go.Figure(
+        go.Scatter(
+            x=heads.ravel(),
+            y=layers.ravel(),
+            mode="markers",
+            marker=dict(
+                symbol="square",
+                size=size,
+                color=values.ravel(),
+                colorscale=colorscale,
+                showscale=True,
+                colorbar=dict(thickness=14, title=dict(text=value_name, side="right")),
+                line=dict(width=0),
+            ),
+            customdata=np.stack([layers.ravel(), heads.ravel()], axis=1),
+            hovertemplate=f"layer %{{y}}, head %{{x}}<br>{value_name}: %{{marker.color:{value_format}}}<extra></extra>",
+        )
+    )
+    if selected is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[selected[1]],
+                y=[selected[0]],
+                mode="markers",
+                marker=dict(symbol="square-open", size=size + 6, color="#d62728", line=dict(width=3)),
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+    fig.update_xaxes(title="head", dtick=1, range=[-0.6, H - 0.4], showgrid=False, zeroline=False)
+    fig.update_yaxes(title="layer", dtick=1, range=[L - 0.4, -0.6], showgrid=False, zeroline=False)
+    return _layout(fig, title, int(size * 1.25 * L + 150), showlegend=False, clickmode="event+select", dragmode=False)
+
+
+def bars(
+    labels: Sequence[str],
+    series: dict[str, np.ndarray],
+    *,
+    title: str | None = None,
+    y_title: str = "",
+    barmode: str = "group",
+    horizontal: bool = False,
+    height: int = 380,
+    value_format: str = ".3f",
+) -> go.Figure:
+    """Grouped (or stacked) bars, one trace per series, x = labels (repeats kept apart)."""
+    fig = go.Figure()
+    cats = unique_labels(labels)
+    for name, values in series.items():
+        values = np.asarray(values, dtype=float)
+        if horizontal:
+            fig.add_trace(go.Bar(y=cats, x=values, name=name, orientation="h",
+                                 hovertemplate=f"%{{y}}: %{{x:{value_format}}}<extra>{name}</extra>"))
+        else:
+            fig.add_trace(go.Bar(x=cats, y=values, name=name,
+                                 hovertemplate=f"%{{x}}: %{{y:{value_format}}}<extra>{name}</extra>"))
+    if horizontal:
+        fig.update_yaxes(autorange="reversed", type="category")
+        fig.update_xaxes(title=y_title)
+    else:
+        fig.update_xaxes(tickangle=-45, type="category")
+        fig.update_yaxes(title=y_title)
+    return _layout(fig, title, height, barmode=barmode, legend=dict(orientation="h", y=1.12))
+
+
+def lines(
+    x: np.ndarray,
+    series: dict[str, np.ndarray],
+    *,
+    title: str | None = None,
+    x_title: str = "",
+    y_title: str = "",
+    height: int = 360,
+) -> go.Figure:
+    fig = go.Figure()
+    for name, y in series.items():
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name, marker=dict(size=5)))
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title)
+    return _layout(fig, title, height, legend=dict(orientation="h", y=1.12))
+
+
+def trajectory(
+    coords: np.ndarray,
+    labels: Sequence[str],
+    *,
+    title: str | None = None,
+    color: np.ndarray | None = None,
+    color_name: str = "position",
+    height: int = 460,
+) -> go.Figure:
+    """Points joined in order (2-D or 3-D), coloured by `color` (default: their index)."""
+    color = np.arange(len(coords)) if color is None else color
+    marker = dict(size=5 if coords.shape[1] == 3 else 7, color=color, colorscale="Viridis", showscale=True,
+                  colorbar=dict(thickness=14, title=dict(text=color_name, side="right")))
+    common = dict(mode="lines+markers", marker=marker, line=dict(color="rgba(120,120,120,0.35)"),
+                  text=list(labels), hovertemplate="%{text}<extra></extra>")
+    if coords.shape[1] == 3:
+        fig = go.Figure(go.Scatter3d(x=coords[:, 0], y=coords[:, 1], z=coords[:, 2], **common))
+        fig.update_layout(scene=dict(xaxis_title="PC1", yaxis_title="PC2", zaxis_title="PC3"))
+    else:
+        fig = go.Figure(go.Scatter(x=coords[:, 0], y=coords[:, 1], **common))
+        fig.update_xaxes(title="PC1")
+        fig.update_yaxes(title="PC2", scaleanchor="x")
+    return _layout(fig, title, height)
+
+
+def token_paths(coords: np.ndarray, tokens: Sequence[str], *, title: str | None = None, height: int = 520) -> go.Figure:
+    """Each token's path through the layers in a shared 2-D space; coords (L + 1, T, 2)."""
+    fig = go.Figure()
+    L1, T, _ = coords.shape
+    for t in range(T):
+        fig.add_trace(go.Scatter(
+            x=coords[:, t, 0], y=coords[:, t, 1], mode="lines+markers+text", name=tokens[t],
+            text=[tokens[t] if l == L1 - 1 else "" for l in range(L1)], textposition="top center",
+            marker=dict(size=[6] * (L1 - 1) + [11]),
+            hovertemplate=f"{tokens[t]}<br>layer %{{customdata}}<extra></extra>", customdata=np.arange(L1),
+        ))
+    fig.update_xaxes(title="PC1")
+    fig.update_yaxes(title="PC2")
+    return _layout(fig, title, height, showlegend=False)

@@ -1,0 +1,28 @@
+"""BERT Lens: the Streamlit entry point. Run with `streamlit run app/main.py`."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app.common import sidebar  # noqa: E402
+
+st.set_page_config(page_title="BERT Lens", page_icon="🔎", layout="wide")
+
+VIEWS = Path(__file__).resolve().parent / "views"
+page = st.navigation(
+    [
+        st.Page(VIEWS / "tokens.py", title="Tokens and model", icon="🔤", default=True),
+        st.Page(VIEWS / "embeddings.py", title="Embeddings and positions", icon="📐", url_path="embeddings"),
+        st.Page(VIEWS / "attention.py", title="Attention", icon="👀", url_path="attention"),
+        st.Page(VIEWS / "masked.py", title="Masked-token predictions", icon="🎭", url_path="masked"),
+        # st.Page(VIEWS / "attributions.py", title="Attributions", icon="🧭", url_path="attributions"),
+        # st.Page(VIEWS / "train.py", title="Train a head", icon="🏋️", url_path="train"),
+    ]
+)
+st.session_state["choice"] = sidebar()
+page.run()

@@ -1,0 +1,190 @@
+"""Attention: one head, all heads, head statistics, rollout and flow, bertviz, and one head's arithmetic."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import charts
+from app.common import get_bundle, get_run, int_param, run_or_stop
+from explain.attention import attention_flow, flow_seconds_estimate, head_map, restrict, rollout
+from explain.attention_viewer import attention_viewer_html
+from explain.bertviz_offline import bertviz_html
+from explain.head_math import head_arithmetic, head_weights
+from explain.head_stats import STATISTICS, head_stats
+
+choice = st.session_state["choice"]
+bundle, run = run_or_stop(choice)
+L, H = run.num_layers, run.num_heads
+VIEWS = ["One head", "All heads", "Head statistics", "Rollout & flow", "bertviz", "The math"]
+FLOW_AUTO_SECONDS = 2.0
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_stats(spec: str, text: str, pair: str | None):
+    return head_stats(get_run(spec, text, pair))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_rollout(spec: str, text: str, pair: str | None) -> np.ndarray:
+    return rollout(get_run(spec, text, pair).attentions)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_flow(spec: str, text: str, pair: str | None) -> np.ndarray:
+    return attention_flow(get_run(spec, text, pair).attentions)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_math(spec: str, text: str, pair: str | None, layer: int, head: int):
+    return head_arithmetic(get_run(spec, text, pair), head_weights(get_bundle(spec), layer, head))
+
+
+def _init_controls() -> None:
+    """Layer/head from the URL on first visit; clamp stale values when the model changed."""
+    if "attn.layer" not in st.session_state:
+        st.session_state["attn.layer"] = int_param("layer", L - 1 if L < 4 else 2, L)
+        st.session_state["attn.head"] = int_param("head", 0, H)
+    st.session_state["attn.layer"] = min(st.session_state["attn.layer"], L - 1)
+    st.session_state["attn.head"] = min(st.session_state["attn.head"], H - 1)
+    st.session_state.setdefault("attn.view", "One head")
+
+
+def _open_head(chart_key: str) -> None:
+    """Chart click callback: open the clicked head in the one-head view."""
+    points = st.session_state.get(chart_key, {}).get("selection", {}).get("points", [])
+    if points and "customdata" in points[0]:
+        layer, head = points[0]["customdata"][:2]
+        st.session_state["attn.layer"], st.session_state["attn.head"] = int(layer), int(head)
+        st.session_state["attn.view"] = "One head"
+
+
+_init_controls()
+st.title("Attention")
+view = st.segmented_control("View", VIEWS, key="attn.view", label_visibility="collapsed") or "One head"
+c1, c2, c3, c4 = st.columns([2, 2, 1.3, 1.3])
+layer = c1.slider("Layer", 0, L - 1, key="attn.layer")
+head = c2.slider("Head", 0, H - 1, key="attn.head")
+hide_special = c3.toggle("Hide [CLS]/[SEP]", key="attn.hide_special")
+renormalize = c4.toggle("Renormalise rows", key="attn.renorm", disabled=not hide_special,
+                        help="After hiding special tokens, rescale each row to sum to 1 again.")
+st.query_params.update({"layer": str(layer), "head": str(head)})
+key = (choice.spec, choice.text, choice.pair)
+
+if view == "One head":
+    amap = head_map(run, layer, head, hide_special, renormalize)
+    st.plotly_chart(
+        charts.matrix_heatmap(amap.weights, amap.query_tokens, amap.key_tokens,
+                              title=f"Layer {layer}, head {head}: where each token (row) looks", zmax=None),
+        key="attn.head_chart",
+    )
+    st.caption("Each row is a query token's attention over all key tokens; rows sum to 1"
+               + (" before hiding special tokens." if hide_special and not renormalize else "."))
+
+elif view == "All heads":
+    page = attention_viewer_html(run, layer=layer, head=head, hide_special=hide_special, renormalize=renormalize)
+    if page.notice:
+        st.info(page.notice)
+    st.caption(f"Every head at once (rows: layers, columns: heads). Click a thumbnail to enlarge it; hover for weights. "
+               f"Sent to the browser: {page.bytes / 1e3:.0f} kB.")
+    st.iframe(page.html, height=page.height)
+
+elif view == "Head statistics":
+    stats = cached_stats(*key)
+    name = st.selectbox("Statistic", list(STATISTICS), format_func=STATISTICS.get, key="attn.stat")
+    st.plotly_chart(
+        charts.head_grid(stats[name], title=f"{STATISTICS[name]} of every head: click a head to open it",
+                         value_name=STATISTICS[name], selected=(layer, head)),
+        key="attn.stats_chart",
+        on_select=lambda: _open_head("attn.stats_chart"),
+        selection_mode="points",
+    )
+    if name == "entropy":
+        st.caption(f"0 bits: all attention on one token; {stats.max_entropy:.1f} bits: spread evenly over all {run.num_tokens}.")
+    table = pd.DataFrame({STATISTICS[k]: stats[k][layer, head] for k in STATISTICS}, index=[f"layer {layer}, head {head}"])
+    st.dataframe(table.style.format("{:.3f}"), width="stretch")
+
+elif view == "Rollout & flow":
+    st.markdown(
+        "Raw attention shows one layer. **Rollout** multiplies the layers' head-averaged attention, with the "
+        "residual connection added as 0.5·A + 0.5·I, to trace how much each output token draws on each input "
+        "token. **Flow** treats the same graph as a network of pipes and computes the maximum flow between "
+        "each pair (Abnar & Zuidema, 2020)."
+    )
+    roll = cached_rollout(*key)
+    upto = st.slider("Rollout up to layer", 0, L - 1, L - 1, key="attn.rollout_layer")
+    left, right = st.columns(2)
+    m = restrict(run, roll[upto], hide_special, renormalize)
+    left.plotly_chart(
+        charts.matrix_heatmap(m.weights, m.query_tokens, m.key_tokens, title=f"Rollout after layer {upto}",
+                              row_title="output token", col_title="input token", value_name="rollout"),
+        key="attn.rollout_chart",
+    )
+    estimate = flow_seconds_estimate(run.num_tokens, L)
+    with right:
+        if estimate <= FLOW_AUTO_SECONDS or st.button(f"Compute attention flow (about {estimate:.0f} s)", key="attn.flow_go"):
+            with st.spinner("Solving max-flow problems…"):
+                flow = cached_flow(*key)
+            f = restrict(run, flow, hide_special, renormalize)
+            st.plotly_chart(
+                charts.matrix_heatmap(f.weights, f.query_tokens, f.key_tokens, title="Attention flow (all layers)",
+                                      row_title="output token", col_title="input token", value_name="flow"),
+                key="attn.flow_chart",
+            )
+        else:
+            st.info(f"Attention flow for {run.num_tokens} tokens solves {run.num_tokens ** 2:,} max-flow problems "
+                    f"(about {estimate:.0f} s here). Press the button to start it.")
+
+elif view == "bertviz":
+    kind = st.radio("bertviz view", ["head", "model"], horizontal=True, key="attn.bertviz_kind",
+                    format_func=lambda k: {"head": "Head view (one layer)", "model": "Model view (all heads)"}[k])
+    page = bertviz_html(run, view=kind, include_special=not hide_special)
+    if page.notice:
+        st.info(page.notice)
+    st.caption(f"bertviz (Vig, 2019), drawn offline with bundled scripts; {page.bytes / 1e6:.1f} MB of HTML.")
+    st.iframe(page.html, height=720 if kind == "head" else 900)
+
+else:
+    calc = cached_math(*key, layer, head)
+    st.latex(r"\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^{\top}}{\sqrt{d_k}}\right) V")
+    st.markdown(
+        f"Layer {layer}, head {head}: the layer's input **X** ({run.num_tokens} tokens x {calc.x.shape[1]}) is "
+        f"projected to queries, keys and values of size d_k = {calc.d_k}: "
+        r"$Q = XW_Q + b_Q$, $K = XW_K + b_K$, $V = XW_V + b_V$."
+    )
+    labels = [f"{i}: {t}" for i, t in enumerate(run.tokens)]
+    q = st.selectbox("Query token", range(run.num_tokens), format_func=lambda i: labels[i],
+                     index=min(1, run.num_tokens - 1), key="attn.math_query")
+    exp_scores = np.exp(calc.scores[q] - calc.scores[q].max())
+    steps = pd.DataFrame(
+        {
+            "key token": labels,
+            "q·k": calc.q[q] @ calc.k.T,
+            f"q·k / √{calc.d_k}": calc.scores[q],
+            "exp(score − max)": exp_scores,
+            "softmax = exp / Σ": calc.weights[q],
+            "model's weight": calc.model_weights[q],
+        }
+    )
+    st.markdown(f"**Scores of query '{run.tokens[q]}' against every key, then softmax** "
+                f"(Σ exp = {exp_scores.sum():.4f}):")
+    st.dataframe(steps.style.format({c: "{:.4f}" for c in steps.columns if c != "key token"})
+                 .background_gradient(subset=["softmax = exp / Σ"], cmap="Blues"), width="stretch", hide_index=True)
+    top = int(np.argmax(calc.weights[q]))
+    st.latex(
+        rf"z_{{{q}}} = \sum_j a_{{{q}j}}\, v_j \quad\text{{largest term: }} a_{{{q},{top}}} = {calc.weights[q, top]:.3f}"
+        rf"\ \text{{on '{run.tokens[top].replace('#', '')}'}}"
+    )
+    vectors = pd.DataFrame({"q (query)": calc.q[q], "k of top key": calc.k[top], "v of top key": calc.v[top],
+                            "z = output": calc.output[q]}).T
+    st.dataframe(vectors.style.format("{:.3f}"), width="stretch")
+    ok = calc.max_abs_error < 1e-5
+    (st.success if ok else st.error)(
+        f"Recomputed from W_Q, W_K and the layer input, the weights match the model's own attention for every "
+        f"query: max |difference| = {calc.max_abs_error:.1e}" + (" ✓" if ok else " ✗")
+    )
+    left, right = st.columns(2)
+    left.plotly_chart(charts.matrix_heatmap(calc.scores, run.tokens, run.tokens, title="Scores QKᵀ/√d_k",
+                                            value_name="score", colorscale=charts.DIVERGING, symmetric=True),
+                      key="attn.math_scores")
+    right.plotly_chart(charts.matrix_heatmap(calc.weights, run.tokens, run.tokens, title="softmax(scores)"),
+                       key="attn.math_weights")

@@ -1,0 +1,125 @@
+"""Masked-token predictions: fill-mask, layer by layer, surprisal (PLL), next-sentence prediction."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import charts
+from app.common import get_bundle, load_or_stop, need_model, run_or_stop
+from app.render import colored_tokens
+from explain import BertLensError, builtin_models, run_model
+from explain.mlm import fill_mask, layer_lens, mask_positions, next_sentence_probability, pseudo_log_likelihood
+
+MLM_MODELS = [n for n in builtin_models() if "MLM" in n]
+
+choice = st.session_state["choice"]
+st.title("Masked-token predictions")
+bundle = load_or_stop(choice.spec)
+need_model(bundle, bundle.has_mlm, "masked-language-model head", MLM_MODELS)
+_, plain = run_or_stop(choice)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def masked_run(spec: str, text: str, pair: str | None, positions: tuple[int, ...]):
+    return run_model(get_bundle(spec), text, pair, mask_positions=positions)
+
+
+@st.cache_data(show_spinner="Scoring every token with it masked…", max_entries=32)
+def cached_pll(spec: str, text: str, pair: str | None):
+    return pseudo_log_likelihood(get_bundle(spec), text, pair)
+
+
+mask = bundle.mask_token
+words = [i for i in range(plain.num_tokens) if not plain.special[i] and plain.tokens[i] != mask]
+chosen = st.multiselect(
+    f"Mask these tokens (or type {mask} in the text)",
+    words,
+    format_func=lambda i: f"{i}: {plain.tokens[i]}",
+    key="mlm.mask",
+    max_selections=8,
+)
+run = masked_run(choice.spec, choice.text, choice.pair, tuple(sorted(chosen))) if chosen else plain
+top_k = st.slider("Predictions per mask", 3, 20, 10, key="mlm.topk")
+if bundle.card and bundle.card.get("metrics"):
+    st.caption(f"{bundle.name}: held-out masked-token accuracy in its card: "
+               + ", ".join(f"{k} {v}" for k, v in bundle.card["metrics"].items() if not isinstance(v, dict))[:300])
+
+tab_fill, tab_layers, tab_surprisal, tab_nsp = st.tabs(
+    ["Fill the mask", "Layer by layer", "Surprisal (PLL)", "Next sentence"]
+)
+
+with tab_fill:
+    if len(mask_positions(bundle, run)) == 0:
+        st.info(f"There is no {mask} yet. Type {mask} in the text where a word should go "
+                f"(e.g. 'The capital of France is {mask}.') or choose tokens to mask above.")
+    else:
+        fm = fill_mask(bundle, run, top_k)
+        st.markdown(f"**Filled in:** {fm.filled_text}")
+        cols = st.columns(min(len(fm.positions), 3))
+        for n, pos in enumerate(fm.positions):
+            with cols[n % len(cols)]:
+                original = ""
+                if pos in run.masked:
+                    original = f" (was '{bundle.tokenizer.convert_ids_to_tokens(run.original_ids[run.masked.index(pos)])}')"
+                st.plotly_chart(
+                    charts.bars(fm.top_tokens[n], {"probability": fm.top_probs[n]}, horizontal=True,
+                                title=f"{mask} at position {pos}{original}", height=60 + 28 * top_k),
+                    key=f"mlm.fill.{n}",
+                )
+        with st.expander(f"Where does {mask} look? (attention from the mask, every head)"):
+            pos = st.selectbox("Mask", list(fm.positions), format_func=lambda p: f"position {p}", key="mlm.attn_pos")
+            layer = st.slider("Layer", 0, run.num_layers - 1, run.num_layers - 1, key="mlm.attn_layer")
+            st.plotly_chart(
+                charts.matrix_heatmap(run.attentions[layer, :, pos, :], [f"head {h}" for h in range(run.num_heads)],
+                                      run.tokens, title=f"Attention from {mask} (position {pos}) in layer {layer}",
+                                      row_title="head", col_title="key"),
+                key="mlm.attn",
+            )
+            st.caption("These weights come from the very model that made the predictions above"
+                       + (" (with its adapted layers)." if bundle.card.get("adapted_layers") else "."))
+
+with tab_layers:
+    candidates = list(mask_positions(bundle, run)) or words
+    pos = st.selectbox("Position", candidates, format_func=lambda i: f"{i}: {run.tokens[i]}", key="mlm.lens_pos")
+    lens = layer_lens(bundle, run, int(pos), top_k=5)
+    st.markdown("The MLM head is meant for the last layer; applied to earlier layers it shows when the "
+                "answer becomes readable (the 'logit lens').")
+    table = pd.DataFrame(
+        {f"#{k + 1}": [f"{lens.top_tokens[l][k]} ({lens.top_probs[l, k]:.2f})" for l in range(run.num_layers + 1)]
+         for k in range(5)},
+        index=["embeddings"] + [f"layer {l}" for l in range(run.num_layers)],
+    )
+    if lens.target_rank is not None:
+        table["rank of original"] = lens.target_rank + 1
+    st.dataframe(table, width="stretch")
+    if lens.target_prob is not None:
+        st.plotly_chart(charts.lines(np.arange(run.num_layers + 1), {"P(original token)": lens.target_prob},
+                                     title="Probability of the original token by layer", x_title="layer (0 = embeddings)",
+                                     y_title="probability"), key="mlm.lens_chart")
+
+with tab_surprisal:
+    try:
+        pll = cached_pll(choice.spec, choice.text, choice.pair)
+    except BertLensError as err:
+        st.info(str(err))
+    else:
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Pseudo-log-likelihood", f"{pll.pll:.1f} nats")
+        c2.metric("Pseudo-perplexity", f"{pll.pseudo_perplexity:.1f}")
+        c3.metric("Tokens scored", len(pll.positions))
+        st.markdown("Each token masked in turn (one batched pass): how surprised is the model by the real token? "
+                    "Darker = more surprising (bits).")
+        shown = [pll.tokens[i] for i in pll.positions]
+        st.html(colored_tokens(shown, pll.surprisal, unit=" bits"))
+        st.plotly_chart(charts.bars(shown, {"surprisal (bits)": pll.surprisal}, y_title="bits"), key="mlm.surprisal")
+        st.caption("Salazar et al., 'Masked Language Model Scoring', ACL 2020.")
+
+with tab_nsp:
+    p = next_sentence_probability(plain)
+    if not bundle.has_nsp:
+        st.info(f"{bundle.name} has no next-sentence-prediction head (only original BERT checkpoints such as "
+                "bert-base-uncased, loaded from the hub or a local folder, carry one).")
+    elif p is None:
+        st.info("Give a second sentence in the sidebar: the NSP head judges whether it follows the first.")
+    else:
+        st.metric("P(text B follows text A)", f"{p:.1%}")

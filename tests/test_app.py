@@ -1,0 +1,106 @@
+"""AppTest: every page runs without an exception and shows the right things for good and bad input."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explain.catalog import DEFAULT_MODEL, SPLADE_MODEL
+
+MAIN = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+
+
+def app(page: str | None = None, **query) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    if page:
+        at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def figure(at: AppTest, n: int = 0) -> dict:
+    return json.loads(at.get("plotly_chart")[n].proto.spec)
+
+
+def decode(arr) -> np.ndarray:
+    """Plotly 7 ships arrays as {'dtype', 'bdata', 'shape'}; lists stay lists."""
+    if isinstance(arr, dict) and "bdata" in arr:
+        out = np.frombuffer(base64.b64decode(arr["bdata"]), dtype=np.dtype(arr["dtype"]))
+        if "shape" in arr:
+            out = out.reshape([int(s) for s in str(arr["shape"]).split(",")])
+        return out
+    return np.asarray(arr)
+
+
+def set_text(at: AppTest, text: str, pair: str = "") -> AppTest:
+    at.sidebar.text_area(key="text").input(text)
+    at.sidebar.text_area(key="pair").input(pair)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_tokens_page_shows_model_and_tokens():
+    at = app()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Layers"] == "6" and metrics["Heads per layer"] == "12"
+    set_text(at, "Hello world", "Second")
+    assert "6 tokens" in at.subheader[0].value
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\x00\x01"])
+def test_empty_or_unusable_text_gets_a_message(text):
+    at = set_text(app(), text)
+    assert any("empty" in i.value or "Nothing is left" in i.value for i in at.info)
+
+
+def test_unknown_model_offline_gets_a_message_and_keeps_the_text(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    at = set_text(app(), "Keep this text.")
+    at.sidebar.selectbox(key="model.choice").select("Other: hub id or local folder…").run()
+    at.sidebar.text_input(key="model.custom").input("no-such-org/no-such-model").run()
+    assert not at.exception
+    assert "cannot be reached" in at.error[0].value
+    assert at.session_state["text"] == "Keep this text."
+
+
+def test_embeddings_page_every_view():
+    at = app("embeddings")
+    assert len(at.get("plotly_chart")) == 1
+    for view in ["Learned vs sinusoidal positions", "Segments", "Similarity across layers"]:
+        at.session_state["emb.view"] = view
+        at.run()
+        assert not at.exception, at.exception
+        assert at.get("plotly_chart"), view
+    at.session_state["emb.view"] = "Learned vs sinusoidal positions"
+    at.run()
+    assert any("WRONG" in l.value for l in at.latex)
+
+
+def test_masked_page_guides_then_predicts():
+    at = app("masked")
+    assert "no masked-language-model head" in at.info[0].value
+    at.button(key=f"use.{SPLADE_MODEL}").click().run()
+    assert not at.exception
+    assert any("There is no [MASK] yet" in i.value for i in at.info)
+    set_text(at, "The capital of France is [MASK].")
+    fig = figure(at)
+    labels = [t.replace("\u200b", "") for t in fig["data"][0]["y"]]
+    assert labels[0] == "city"
+    probs = decode(fig["data"][0]["x"])
+    assert probs[0] == pytest.approx(0.087, abs=0.01)
+
+
+def test_masked_page_masks_a_chosen_token():
+    at = app("masked", model=SPLADE_MODEL, text="The capital of France is Paris.")
+    at.multiselect(key="mlm.mask").select(6).run()
+    assert not at.exception
+    assert "was 'paris'" in figure(at)["layout"]["title"]["text"]
