@@ -28,11 +28,12 @@ def unique_labels(tokens: Sequence[str]) -> list[str]:
 
 def _layout(fig: go.Figure, title: str | None, height: int, **extra) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title, font=dict(size=18)) if title else None,
+        title=dict(text=title, font=dict(size=18), y=0.98, yanchor="top") if title else None,
         font=FONT,
         height=height,
-        margin=dict(l=10, r=10, t=50 if title else 10, b=10),
+        margin=dict(l=10, r=10, t=80 if title else 30, b=10),
         plot_bgcolor="white",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
         **extra,
     )
     return fig
@@ -53,8 +54,12 @@ def matrix_heatmap(
     symmetric: bool = False,
     height: int | None = None,
     value_format: str = ".3f",
+    square: bool = False,
 ) -> go.Figure:
-    """A labelled heatmap; hover shows row token, column token and value. Rows run top to bottom."""
+    """A labelled heatmap; hover shows row token, column token and value. Rows run top to bottom.
+
+    `square` keeps cells square (for token x token maps).
+    """
     z = np.asarray(z, dtype=np.float32)
     if symmetric:
         bound = float(np.nanmax(np.abs(z))) or 1.0
@@ -74,6 +79,9 @@ def matrix_heatmap(
     size = height or int(min(900, max(360, 22 * len(rows) + 140)))
     fig.update_yaxes(autorange="reversed", title=row_title, tickfont=dict(size=14), type="category")
     fig.update_xaxes(title=col_title, tickangle=-60, tickfont=dict(size=14), side="bottom", type="category")
+    if square:
+        fig.update_yaxes(scaleanchor="x", constrain="domain")
+        fig.update_xaxes(constrain="domain")
     return _layout(fig, title, size)
 
 
@@ -155,7 +163,7 @@ def bars(
     else:
         fig.update_xaxes(tickangle=-45, type="category")
         fig.update_yaxes(title=y_title)
-    return _layout(fig, title, height, barmode=barmode, legend=dict(orientation="h", y=1.12))
+    return _layout(fig, title, height, barmode=barmode)
 
 
 def lines(
@@ -172,7 +180,7 @@ def lines(
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name, marker=dict(size=5)))
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title=y_title)
-    return _layout(fig, title, height, legend=dict(orientation="h", y=1.12))
+    return _layout(fig, title, height)
 
 
 def trajectory(

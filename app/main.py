@@ -11,17 +11,17 @@ import streamlit as st  # noqa: E402
 
 from app.common import sidebar  # noqa: E402
 
-st.set_page_config(page_title="BERT Lens", page_icon="🔎", layout="wide")
+st.set_page_config(page_title="BERT Lens", page_icon=":material/center_focus_strong:", layout="wide")
 
 VIEWS = Path(__file__).resolve().parent / "views"
 page = st.navigation(
     [
-        st.Page(VIEWS / "tokens.py", title="Tokens and model", icon="🔤", default=True),
-        st.Page(VIEWS / "embeddings.py", title="Embeddings and positions", icon="📐", url_path="embeddings"),
-        st.Page(VIEWS / "attention.py", title="Attention", icon="👀", url_path="attention"),
-        st.Page(VIEWS / "masked.py", title="Masked-token predictions", icon="🎭", url_path="masked"),
-        # st.Page(VIEWS / "attributions.py", title="Attributions", icon="🧭", url_path="attributions"),
-        # st.Page(VIEWS / "train.py", title="Train a head", icon="🏋️", url_path="train"),
+        st.Page(VIEWS / "tokens.py", title="Tokens and model", icon=":material/text_fields:", default=True),
+        st.Page(VIEWS / "embeddings.py", title="Embeddings and positions", icon=":material/scatter_plot:", url_path="embeddings"),
+        st.Page(VIEWS / "attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
+        st.Page(VIEWS / "masked.py", title="Masked-token predictions", icon=":material/theater_comedy:", url_path="masked"),
+        # st.Page(VIEWS / "attributions.py", title="Attributions", icon=":material/explore:", url_path="attributions"),
+        # st.Page(VIEWS / "train.py", title="Train a head", icon=":material/model_training:", url_path="train"),
     ]
 )
 st.session_state["choice"] = sidebar()

@@ -46,3 +46,25 @@ def colored_tokens(
             f'border-radius:4px;display:inline-block;font-size:1.15rem;line-height:1.9">{label}</span>'
         )
     return '<div style="line-height:2.2">' + "".join(chips) + "</div>"
+
+
+SEGMENT_COLORS = ("#dbe8f7", "#dcefd9")
+
+
+def token_chips(tokens: Sequence[str], ids: Sequence[int], segment: Sequence[int], special: Sequence[bool]) -> str:
+    """WordPiece tokens as chips: position above, id below; segment A blue, B green, specials grey.
+
+    Continuation pieces (##...) sit flush against the piece before them, so words stay visible.
+    """
+    chips = []
+    for i, (tok, tid, seg, spec) in enumerate(zip(tokens, ids, segment, special)):
+        bg = "#e6e6e6" if spec else SEGMENT_COLORS[int(seg) % 2]
+        left = "0" if tok.startswith("##") else "6px"
+        chips.append(
+            f'<span style="display:inline-flex;flex-direction:column;align-items:center;margin:4px 0 4px {left};">'
+            f'<span style="font-size:0.7rem;color:#888">{i}</span>'
+            f'<span style="background:{bg};padding:4px 7px;border-radius:5px;font-size:1.2rem;'
+            f'font-family:ui-monospace,monospace">{html.escape(tok)}</span>'
+            f'<span style="font-size:0.7rem;color:#888">{int(tid)}</span></span>'
+        )
+    return '<div style="display:flex;flex-wrap:wrap;align-items:flex-end">' + "".join(chips) + "</div>"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -104,3 +105,40 @@ def test_masked_page_masks_a_chosen_token():
     at.multiselect(key="mlm.mask").select(6).run()
     assert not at.exception
     assert "was 'paris'" in figure(at)["layout"]["title"]["text"]
+
+
+def test_attention_page_every_view():
+    at = app("attention")
+    fig = figure(at)
+    z = decode(fig["data"][0]["z"])
+    np.testing.assert_allclose(z.sum(1), 1.0, atol=1e-3)  # rows of one head sum to 1
+    for view in ["All heads", "Head statistics", "Rollout & flow", "bertviz", "The math"]:
+        at.session_state["attn.view"] = view
+        at.run()
+        assert not at.exception, (view, at.exception)
+    assert any("match the model's own attention" in s.value for s in at.success)
+
+
+def test_attention_offline_html_has_no_network_references():
+    at = app("attention")
+    for view in ["All heads", "bertviz"]:
+        at.session_state["attn.view"] = view
+        at.run()
+        html = at.get("iframe")[0].proto.srcdoc
+        assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", html), view
+        assert not re.search(r"cdnjs|jsdelivr|unpkg|googleapis", html), view
+        assert len(html) > 10_000
+
+
+def test_attention_layer_and_head_from_link_are_clamped():
+    at = app("attention", layer="99", head="-3")
+    assert at.session_state["attn.layer"] == 5 and at.session_state["attn.head"] == 0
+    assert "Layer 5, head 0" in figure(at)["layout"]["title"]["text"]
+
+
+def test_attention_flow_for_short_text_is_computed_at_once():
+    at = app("attention")
+    at.session_state["attn.view"] = "Rollout & flow"
+    at.run()
+    titles = [figure(at, i)["layout"]["title"]["text"] for i in range(len(at.get("plotly_chart")))]
+    assert any("Rollout" in t for t in titles) and any("flow" in t for t in titles)

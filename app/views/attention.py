@@ -72,11 +72,22 @@ key = (choice.spec, choice.text, choice.pair)
 
 if view == "One head":
     amap = head_map(run, layer, head, hide_special, renormalize)
-    st.plotly_chart(
-        charts.matrix_heatmap(amap.weights, amap.query_tokens, amap.key_tokens,
-                              title=f"Layer {layer}, head {head}: where each token (row) looks", zmax=None),
+    left, right = st.columns([3, 2])
+    n = len(amap.query_tokens)
+    left.plotly_chart(
+        charts.matrix_heatmap(amap.weights, amap.query_tokens, amap.key_tokens, square=True,
+                              height=int(min(950, max(520, 30 * n + 190))),
+                              title=f"Layer {layer}, head {head}: where each token (row) looks"),
         key="attn.head_chart",
     )
+    with right:
+        q = st.selectbox("Query token", range(n), format_func=lambda i: f"{amap.query_index[i]}: {amap.query_tokens[i]}",
+                         index=min(1, n - 1), key="attn.query")
+        st.plotly_chart(
+            charts.bars(amap.key_tokens, {"weight": amap.weights[q]}, horizontal=True, height=min(950, 60 + 24 * n),
+                        title=f"Where '{amap.query_tokens[q]}' looks"),
+            key="attn.query_chart",
+        )
     st.caption("Each row is a query token's attention over all key tokens; rows sum to 1"
                + (" before hiding special tokens." if hide_special and not renormalize else "."))
 
@@ -86,7 +97,7 @@ elif view == "All heads":
         st.info(page.notice)
     st.caption(f"Every head at once (rows: layers, columns: heads). Click a thumbnail to enlarge it; hover for weights. "
                f"Sent to the browser: {page.bytes / 1e3:.0f} kB.")
-    st.iframe(page.html, height=page.height)
+    st.iframe(page.html, height="content")
 
 elif view == "Head statistics":
     stats = cached_stats(*key)
@@ -124,12 +135,14 @@ elif view == "Rollout & flow":
         if estimate <= FLOW_AUTO_SECONDS or st.button(f"Compute attention flow (about {estimate:.0f} s)", key="attn.flow_go"):
             with st.spinner("Solving max-flow problems…"):
                 flow = cached_flow(*key)
-            f = restrict(run, flow, hide_special, renormalize)
+            share = flow / flow.sum(axis=1, keepdims=True)
+            f = restrict(run, share, hide_special, renormalize)
             st.plotly_chart(
                 charts.matrix_heatmap(f.weights, f.query_tokens, f.key_tokens, title="Attention flow (all layers)",
-                                      row_title="output token", col_title="input token", value_name="flow"),
+                                      row_title="output token", col_title="input token", value_name="share of flow"),
                 key="attn.flow_chart",
             )
+            st.caption("Each row shows an output token's max-flow from every input token, as a share of the row total.")
         else:
             st.info(f"Attention flow for {run.num_tokens} tokens solves {run.num_tokens ** 2:,} max-flow problems "
                     f"(about {estimate:.0f} s here). Press the button to start it.")
@@ -140,8 +153,9 @@ elif view == "bertviz":
     page = bertviz_html(run, view=kind, include_special=not hide_special)
     if page.notice:
         st.info(page.notice)
-    st.caption(f"bertviz (Vig, 2019), drawn offline with bundled scripts; {page.bytes / 1e6:.1f} MB of HTML.")
-    st.iframe(page.html, height=720 if kind == "head" else 900)
+    st.caption(f"bertviz (Vig, 2019), drawn offline with bundled scripts; {page.bytes / 1e6:.2f} MB of HTML. "
+               "For long texts the 'All heads' view is lighter and faster.")
+    st.iframe(page.html, height="content")
 
 else:
     calc = cached_math(*key, layer, head)

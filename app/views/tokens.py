@@ -4,8 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from app.common import run_or_stop
+from app.render import token_chips
 
-st.title("🔎 BERT Lens")
+st.title("BERT Lens")
 st.caption("See inside BERT-family models: tokens, embeddings, attention, masked predictions and attributions.")
 
 bundle, run = run_or_stop(st.session_state["choice"])
@@ -25,19 +26,19 @@ st.caption(
     "The tokenizer splits words into WordPiece units (continuations start with ##), adds [CLS] at the start "
     "and [SEP] after each sentence. Segment 0 is text A, segment 1 is text B."
 )
-st.dataframe(
-    pd.DataFrame(
+st.html(token_chips(run.tokens, run.input_ids, run.segment, run.special))
+st.caption("Above each token its position, below it its vocabulary id. Blue: text A, green: text B, grey: special.")
+with st.expander("As a table"):
+    table = pd.DataFrame(
         {
             "token": run.tokens,
             "id": run.input_ids,
-            "position": range(run.num_tokens),
             "segment": run.segment,
-            "word": [str(w) if w >= 0 else "" for w in run.word_ids],
-            "special": ["yes" if s else "" for s in run.special],
+            "word": [int(w) if w >= 0 else None for w in run.word_ids],
+            "special": run.special,
         }
-    ).T.astype(str),
-    width="stretch",
-)
+    )
+    st.dataframe(table, width="stretch")
 if bundle.card:
     with st.expander("Card of this shipped head"):
         st.json(dict(bundle.card))
