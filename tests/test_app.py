@@ -142,3 +142,54 @@ def test_attention_flow_for_short_text_is_computed_at_once():
     at.run()
     titles = [figure(at, i)["layout"]["title"]["text"] for i in range(len(at.get("plotly_chart")))]
     assert any("Rollout" in t for t in titles) and any("flow" in t for t in titles)
+
+
+SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
+
+
+def test_attributions_page_needs_a_classifier_then_explains():
+    at = app("attributions")
+    assert "no classification head" in at.info[0].value
+    at.button(key=f"use.{SENTIMENT}").click().run()
+    set_text(at, "A gripping, wonderful and beautifully shot film.")
+    assert at.metric[0].value == "fresh"
+    assert any("Completeness" in i.value for i in at.info)  # IG by default, with its delta
+    html = at.get("html")[0].proto.body
+    assert "wonderful" in html
+    for view in ["Compare methods", "Faithfulness", "Inside the model"]:
+        at.session_state["attr.view"] = view
+        at.run()
+        assert not at.exception, (view, at.exception)
+        assert at.get("plotly_chart"), view
+
+
+def test_attributions_escape_user_text():
+    at = app("attributions", model=SENTIMENT, text="<script>alert(1)</script> <b>bold</b> fine film")
+    html = at.get("html")[0].proto.body
+    assert "<script>" not in html and "&lt;" in html
+
+
+def test_train_page_trains_saves_and_explains(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setenv("BERT_LENS_CACHE", str(tmp_path))
+    at = app("train")
+    assert any("Upload a CSV" in i.value for i in at.info)
+    # AppTest cannot upload files (the browser test does); the sample drives the same code path.
+    at.radio(key="train.source").set_value("Use the sample (300 movie-review snippets)").run()
+    assert "300 examples in 2 classes" in at.caption[0].value
+    at.radio(key="train.mode").set_value("probe").run()
+    at.text_input(key="train.name").input("AppTest probe").run()
+    at.button(key="train.start").click().run()
+    job = at.session_state["train.job"]
+    deadline = time.time() + 300
+    while job.running and time.time() < deadline:
+        time.sleep(0.5)
+    at.run()
+    assert not at.exception and job.error is None
+    assert at.metric[0].label == "Held-out accuracy"
+    at.button(key="train.save").click().run()
+    assert (tmp_path / "heads" / "apptest-probe" / "card.json").exists()
+    at.button(key="train.explain").click().run()
+    assert not at.exception
+    assert at.session_state["model.choice"] == "AppTest probe"
