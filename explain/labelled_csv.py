@@ -73,7 +73,8 @@ def read_labelled_csv(
         raise InputError("The CSV has a header but no rows.")
     empty = [line for t, l, line in data if not t.strip()]
     if empty:
-        raise InputError(f"{len(empty)} rows have an empty text (lines {_lines(empty)}): fill them in or remove them.")
+        rows_have = "1 row has" if len(empty) == 1 else f"{len(empty)} rows have"
+        raise InputError(f"{rows_have} an empty text (lines {_lines(empty)}): fill them in or remove them.")
     unlabelled = [line for t, l, line in data if not l.strip()]
     if unlabelled:
         raise InputError(

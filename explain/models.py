@@ -7,6 +7,7 @@ checkpoint is dropped rather than shown with random values.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -45,6 +46,7 @@ _TASK_CLASSES = {
     "token-classification": AutoModelForTokenClassification,
     "encoder": AutoModel,
 }
+_UNSUPPORTED = " Decoders (GPT-2) and encoder-decoders (T5) are not supported."
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -138,11 +140,16 @@ def load_checkpoint(source: str, name: str | None = None, task: str | None = Non
         )
 
     local_only = is_folder or _hub_unreachable()
-    config = _with_clear_errors(source, local_only, lambda lo: AutoConfig.from_pretrained(source, local_files_only=lo))
+    try:
+        config = _with_clear_errors(source, local_only, lambda lo: AutoConfig.from_pretrained(source, local_files_only=lo))
+    except ModelLoadError:
+        raise
+    except Exception as err:  # a config.json transformers cannot validate
+        raise ModelLoadError(f"The config.json in '{source}' is not a valid model configuration: {_first_line(err)}") from None
     try:
         arch_of(config.model_type)
     except ValueError as err:
-        raise ModelLoadError(str(err) + " Decoders (GPT-2) and encoder-decoders (T5) are not supported.") from None
+        raise ModelLoadError(str(err) + _UNSUPPORTED) from None
 
     task = task or _task_from_architectures(config)
     notes: list[str] = []
@@ -173,6 +180,14 @@ def _check_folder(folder: str) -> None:
     files = set(os.listdir(folder))
     if "config.json" not in files:
         raise ModelLoadError(f"'{folder}' is not a model checkpoint: it has no config.json.")
+    try:
+        model_type = json.loads(Path(folder, "config.json").read_text()).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        raise ModelLoadError(f"The config.json in '{folder}' is not readable JSON.") from None
+    try:
+        arch_of(str(model_type))
+    except ValueError as err:
+        raise ModelLoadError(str(err) + _UNSUPPORTED) from None
     if not any(f.endswith(".safetensors") for f in files):
         pickled = sorted(f for f in files if f.endswith((".bin", ".pt", ".pth", ".ckpt")))
         if pickled:
