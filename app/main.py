@@ -11,7 +11,7 @@ import streamlit as st  # noqa: E402
 
 from app.common import sidebar  # noqa: E402
 
-st.set_page_config(page_title="BERT Lens", page_icon=":material/center_focus_strong:", layout="wide")
+st.set_page_config(page_title="BERT Lens", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide")
 
 VIEWS = Path(__file__).resolve().parent / "views"
 page = st.navigation(
