@@ -58,11 +58,12 @@ def matrix_heatmap(
 ) -> go.Figure:
     """A labelled heatmap; hover shows row token, column token and value. Rows run top to bottom.
 
-    `square` keeps cells square (for token x token maps).
+    `square` keeps cells square (for token x token maps); `symmetric` centres the colours on 0 and
+    clips them at the 99.5th percentile of |z| (hover still shows exact values).
     """
     z = np.asarray(z, dtype=np.float32)
-    if symmetric:
-        bound = float(np.nanmax(np.abs(z))) or 1.0
+    if symmetric:  # centre on 0; a few outliers (e.g. position 0) must not wash out the rest
+        bound = float(np.nanquantile(np.abs(z), 0.995)) or float(np.nanmax(np.abs(z))) or 1.0
         zmin, zmax = -bound, bound
     fig = go.Figure(
         go.Heatmap(

@@ -61,6 +61,9 @@ elif view == "Learned vs sinusoidal positions":
         "Vaswani et al. (2017) give every pair of dimensions its own frequency, from one cycle per 2π positions "
         "down to one per 10000·2π. BERT does not use this formula: it learns a table with one row per position."
     )
+    skip_first = st.toggle("Leave position 0 out of the projections", value=True, key="emb.skip0",
+                           help="In BERT's learned table position 0 (always [CLS]) lies far from all the others "
+                           "and would stretch the first principal component.")
     left, right = st.columns(2)
     for col, name, table in ((left, f"Learned ({bundle.name})", learned), (right, "Sinusoidal (Vaswani et al.)", sinus)):
         with col:
@@ -78,10 +81,12 @@ elif view == "Learned vs sinusoidal positions":
                 key=f"emb.cos.{name[:3]}",
             )
             dims = st.radio("Projection", ["2-D", "3-D"], horizontal=True, key=f"emb.proj.{name[:3]}")
-            proj = pca(table, 3 if dims == "3-D" else 2)
+            first = 1 if skip_first else 0
+            proj = pca(table[first:], 3 if dims == "3-D" else 2)
             st.plotly_chart(
-                charts.trajectory(proj.coords, [f"position {i}" for i in range(n)],
-                                  title=f"PCA of positions ({proj.explained.sum():.0%} of variance)"),
+                charts.trajectory(proj.coords, [f"position {i}" for i in range(first, n)],
+                                  color=np.arange(first, n),
+                                  title=f"PCA of positions {first}-{n - 1} ({proj.explained.sum():.0%} of variance)"),
                 key=f"emb.traj.{name[:3]}",
             )
     offsets = np.arange(min(64, n))
