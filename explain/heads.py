@@ -133,8 +133,9 @@ def apply_delta(model: torch.nn.Module, delta: Mapping[str, torch.Tensor], sourc
     wrong = [k for k, v in delta.items() if tuple(v.shape) != tuple(state[k].shape)]
     if wrong:
         raise ModelLoadError(f"The head in '{source}' has weights of the wrong shape: {wrong[:5]}")
+    given = {state[k].data_ptr() for k in delta}
     head_keys = [k for k in state if _is_head_key(k)]
-    absent = [k for k in head_keys if k not in delta and not _is_tied(model, k)]
+    absent = [k for k in head_keys if k not in delta and not _is_tied(model, k) and state[k].data_ptr() not in given]
     if absent:
         raise ModelLoadError(f"The head in '{source}' lacks weights for: {absent[:5]}")
     with torch.no_grad():
