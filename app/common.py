@@ -130,8 +130,12 @@ def run_or_stop(choice: Choice) -> tuple[ModelBundle, ModelRun]:
             f"The input has {run.truncated_from} tokens; {bundle.name} reads at most {bundle.max_tokens}, "
             f"so everything here is about the first {run.num_tokens}."
         )
-    for note in bundle.notes:
-        st.caption(note)
+    if bundle.notes:
+        st.caption(bundle.notes[0])
+    if len(bundle.notes) > 1:
+        with st.expander(f"More about {bundle.name}"):
+            for note in bundle.notes[1:]:
+                st.markdown(f"- {note}")
     return bundle, run
 
 

@@ -40,9 +40,6 @@ chosen = st.multiselect(
 )
 run = masked_run(choice.spec, choice.text, choice.pair, tuple(sorted(chosen))) if chosen else plain
 top_k = st.slider("Predictions per mask", 3, 20, 10, key="mlm.topk")
-if bundle.card and bundle.card.get("metrics"):
-    st.caption(f"{bundle.name}: held-out masked-token accuracy in its card: "
-               + ", ".join(f"{k} {v}" for k, v in bundle.card["metrics"].items() if not isinstance(v, dict))[:300])
 
 tab_fill, tab_layers, tab_surprisal, tab_nsp = st.tabs(
     ["Fill the mask", "Layer by layer", "Surprisal (PLL)", "Next sentence"]
