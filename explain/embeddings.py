@@ -29,18 +29,21 @@ class EmbeddingParts:
     cos_word_sum: np.ndarray
 
 
+def _norm(a: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(a.astype(np.float64), axis=1)
+
+
 def embedding_parts(run: ModelRun) -> EmbeddingParts:
     """Norms of word, position and segment parts and of what they add up to."""
     total = run.word_part + run.position_part + run.type_part
-    norm = lambda a: np.linalg.norm(a.astype(np.float64), axis=1)  # noqa: E731
-    cos = (run.word_part * total).sum(1) / np.maximum(norm(run.word_part) * norm(total), 1e-12)
+    cos = (run.word_part * total).sum(1) / np.maximum(_norm(run.word_part) * _norm(total), 1e-12)
     return EmbeddingParts(
         tokens=run.tokens,
-        word=norm(run.word_part),
-        position=norm(run.position_part),
-        segment=norm(run.type_part),
-        total=norm(total),
-        normalized=norm(run.hidden_states[0]),
+        word=_norm(run.word_part),
+        position=_norm(run.position_part),
+        segment=_norm(run.type_part),
+        total=_norm(total),
+        normalized=_norm(run.hidden_states[0]),
         cos_word_sum=cos,
     )
 

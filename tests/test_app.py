@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explain.catalog import DEFAULT_MODEL, SPLADE_MODEL
+from explain.catalog import SPLADE_MODEL
 
 MAIN = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
 

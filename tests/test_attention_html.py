@@ -15,6 +15,7 @@ from explain.attention_payload import MAX_ERROR, decode_attention, encode_attent
 from explain.attention_viewer import attention_viewer_html
 from explain.bertviz_offline import VENDOR_DIR, VENDOR_FILES, bertviz_html
 from explain.run import ModelRun
+from tests.helpers import random_run
 
 URL = re.compile(r"(?i)https?://[^\s\"'<>)\\]+")
 FETCHING = re.compile(r"(?i)(?:\bsrc\s*=|\bhref\s*=|@import|url\()\s*[\"']?\s*(?:https?:)?//")
@@ -40,40 +41,6 @@ VENDOR_SHA256 = {
     "d3-5.7.0.min.js": "bdad5585ef9a965ff25458738309b006058c55f2c78d794d25fbecae35014609",
     "require-2.3.6.js": "9485f0917f97fcf4f63a5ea365200ffd57f123f451382a2f9a1ad2e2fd51ac9b",
 }
-
-
-def random_run(layers=12, heads=12, tokens=256, seed=0, pair_at=None) -> ModelRun:
-    """A ModelRun whose attentions are random softmax rows (L, H, T, T): shape and budget tests."""
-    rng = np.random.default_rng(seed)
-    logits = rng.standard_normal((layers, heads, tokens, tokens), dtype=np.float32) * 2
-    attn = np.exp(logits - logits.max(-1, keepdims=True))
-    attn /= attn.sum(-1, keepdims=True)
-    toks = ["[CLS]"] + [f"w{i}" for i in range(tokens - 2)] + ["[SEP]"]
-    special = np.zeros(tokens, bool)
-    special[[0, -1]] = True
-    segment = np.zeros(tokens, np.int64)
-    if pair_at is not None:
-        segment[pair_at:] = 1
-        special[pair_at - 1] = True
-        toks[pair_at - 1] = "[SEP]"
-    zeros = np.zeros((tokens, 1), np.float32)
-    return ModelRun(
-        model_name="random",
-        text="x",
-        text_pair="y" if pair_at else None,
-        tokens=tuple(toks),
-        input_ids=np.zeros(tokens, np.int64),
-        token_type_ids=segment,
-        position_ids=np.arange(tokens),
-        segment=segment,
-        special=special,
-        word_ids=np.arange(tokens),
-        attentions=attn,
-        hidden_states=np.zeros((layers + 1, tokens, 1), np.float32),
-        word_part=zeros,
-        position_part=zeros,
-        type_part=zeros,
-    )
 
 
 def viewer_payload(html: str) -> dict:

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 from captum.attr import LayerIntegratedGradients
-from conftest import tiny_bundle
 from transformers import BertForSequenceClassification
 
 from explain import InputError, ModelBundle, run_model
@@ -27,6 +26,7 @@ from explain.attribution import (
 from explain.faithfulness import compare_methods, completeness, faithfulness_curves, spearman
 from explain.heads import HEADS_DIR, default_encoder_dir, load_head
 from explain.models import prepare_model
+from tests.helpers import tiny_bundle
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks:UserWarning")
 

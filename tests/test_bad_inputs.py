@@ -119,10 +119,9 @@ def _tmp_checkpoint(write: Callable[[Path], None]) -> Callable[[], str]:
 
 
 def _tiny_checkpoint(folder: Path, **config) -> None:
-    from transformers import BertConfig, BertForMaskedLM
+    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
 
     from explain.heads import default_encoder_dir
-    from transformers import AutoTokenizer
 
     cfg = BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
     BertForMaskedLM(cfg).save_pretrained(folder)
@@ -229,7 +228,7 @@ CASES = [
 def test_bad_input_gets_a_clear_message(case: Case, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     message = case.run()
-    assert re.search(case.expect, message, re.S), message
+    assert re.search(case.expect, message, re.DOTALL), message
     assert "Traceback" not in message
 
 

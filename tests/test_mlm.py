@@ -10,7 +10,7 @@ from transformers import BertForPreTraining
 from explain import InputError, ModelBundle, run_model
 from explain.mlm import fill_mask, layer_lens, next_sentence_probability, pseudo_log_likelihood, vocab_probs
 from explain.models import prepare_model
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 
 def test_probabilities_sum_to_one_over_vocabulary(tiny_mlm):
@@ -68,7 +68,7 @@ def test_batched_pll_equals_loop_of_single_masked_passes(tiny_mlm):
 
 
 def test_pll_chunks_give_the_same_numbers(tiny_mlm, monkeypatch):
-    import explain.mlm as mlm
+    from explain import mlm
 
     whole = pseudo_log_likelihood(tiny_mlm, "Chunked and unchunked agree on every token.")
     monkeypatch.setattr(mlm, "_PLL_CHUNK_ELEMENTS", 1)

@@ -18,6 +18,7 @@ from explain.attention_payload import MAX_ERROR
 from explain.attention_viewer import attention_viewer_html
 from explain.bertviz_offline import bertviz_html
 from explain.run import ModelRun
+from tests.helpers import random_run
 
 pytestmark = pytest.mark.browser
 
@@ -55,35 +56,6 @@ def offline(page):
     page.set_viewport_size(VIEWPORT)
     page.tried, page.errors = tried, errors
     return page
-
-
-def random_run(layers=12, heads=12, tokens=256, seed=0) -> ModelRun:
-    """A ModelRun with random softmax attention (L, H, T, T), for the drawing-speed check."""
-    rng = np.random.default_rng(seed)
-    logits = rng.standard_normal((layers, heads, tokens, tokens), dtype=np.float32) * 2
-    attn = np.exp(logits - logits.max(-1, keepdims=True))
-    attn /= attn.sum(-1, keepdims=True)
-    special = np.zeros(tokens, bool)
-    special[[0, -1]] = True
-    zeros = np.zeros((tokens, 1), np.float32)
-    ints = np.zeros(tokens, np.int64)
-    return ModelRun(
-        model_name="random",
-        text="x",
-        text_pair=None,
-        tokens=("[CLS]",) + tuple(f"w{i}" for i in range(tokens - 2)) + ("[SEP]",),
-        input_ids=ints,
-        token_type_ids=ints,
-        position_ids=np.arange(tokens),
-        segment=ints,
-        special=special,
-        word_ids=np.arange(tokens),
-        attentions=attn,
-        hidden_states=np.zeros((layers + 1, tokens, 1), np.float32),
-        word_part=zeros,
-        position_part=zeros,
-        type_part=zeros,
-    )
 
 
 PIXELS = """id => {

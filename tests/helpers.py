@@ -1,0 +1,79 @@
+"""Test helpers: tiny random BERTs and synthetic runs (importable as tests.helpers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from transformers import (
+    BertConfig,
+    BertForMaskedLM,
+    BertForSequenceClassification,
+    BertForTokenClassification,
+)
+
+from explain import ModelBundle, ModelRun
+from explain.models import prepare_model
+
+
+def tiny_config(**overrides) -> BertConfig:
+    """A 2-layer, 4-head BERT with the bert-base-uncased vocabulary (so the real tokenizer fits)."""
+    settings = dict(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        attn_implementation="eager",
+    )
+    settings.update(overrides)
+    return BertConfig(**settings)
+
+
+def tiny_bundle(tokenizer, task: str = "masked-lm", labels: tuple[str, ...] = (), seed: int = 0, **cfg) -> ModelBundle:
+    torch.manual_seed(seed)
+    classes = {
+        "masked-lm": BertForMaskedLM,
+        "sequence-classification": BertForSequenceClassification,
+        "token-classification": BertForTokenClassification,
+    }
+    if labels:
+        cfg.update(num_labels=len(labels), id2label=dict(enumerate(labels)))
+    model = classes[task](tiny_config(**cfg))
+    return ModelBundle(
+        name=f"tiny-{task}-{seed}", source="random", tokenizer=tokenizer, model=prepare_model(model), task=task, labels=labels
+    )
+
+
+def random_run(layers=12, heads=12, tokens=256, seed=0, pair_at=None) -> ModelRun:
+    """A ModelRun whose attentions are random softmax rows (L, H, T, T): shape and budget tests."""
+    rng = np.random.default_rng(seed)
+    logits = rng.standard_normal((layers, heads, tokens, tokens), dtype=np.float32) * 2
+    attn = np.exp(logits - logits.max(-1, keepdims=True))
+    attn /= attn.sum(-1, keepdims=True)
+    toks = ["[CLS]"] + [f"w{i}" for i in range(tokens - 2)] + ["[SEP]"]
+    special = np.zeros(tokens, bool)
+    special[[0, -1]] = True
+    segment = np.zeros(tokens, np.int64)
+    if pair_at is not None:
+        segment[pair_at:] = 1
+        special[pair_at - 1] = True
+        toks[pair_at - 1] = "[SEP]"
+    zeros = np.zeros((tokens, 1), np.float32)
+    return ModelRun(
+        model_name="random",
+        text="x",
+        text_pair="y" if pair_at else None,
+        tokens=tuple(toks),
+        input_ids=np.zeros(tokens, np.int64),
+        token_type_ids=segment,
+        position_ids=np.arange(tokens),
+        segment=segment,
+        special=special,
+        word_ids=np.arange(tokens),
+        attentions=attn,
+        hidden_states=np.zeros((layers + 1, tokens, 1), np.float32),
+        word_part=zeros,
+        position_part=zeros,
+        type_part=zeros,
+    )
