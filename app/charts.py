@@ -146,17 +146,22 @@ def bars(
     horizontal: bool = False,
     height: int = 380,
     value_format: str = ".3f",
+    signed: bool = False,
 ) -> go.Figure:
-    """Grouped (or stacked) bars, one trace per series, x = labels (repeats kept apart)."""
+    """Grouped (or stacked) bars, one trace per series, x = labels (repeats kept apart).
+
+    `signed` colours each bar by its sign (blue for, red against), as in the coloured text.
+    """
     fig = go.Figure()
     cats = unique_labels(labels)
     for name, values in series.items():
         values = np.asarray(values, dtype=float)
+        marker = dict(color=np.where(values >= 0, "#2166ac", "#b2182b")) if signed else None
         if horizontal:
-            fig.add_trace(go.Bar(y=cats, x=values, name=name, orientation="h",
+            fig.add_trace(go.Bar(y=cats, x=values, name=name, orientation="h", marker=marker,
                                  hovertemplate=f"%{{y}}: %{{x:{value_format}}}<extra>{name}</extra>"))
         else:
-            fig.add_trace(go.Bar(x=cats, y=values, name=name,
+            fig.add_trace(go.Bar(x=cats, y=values, name=name, marker=marker,
                                  hovertemplate=f"%{{x}}: %{{y:{value_format}}}<extra>{name}</extra>"))
     if horizontal:
         fig.update_yaxes(autorange="reversed", type="category")

@@ -24,6 +24,7 @@ from explain.labelled_csv import read_labelled_csv
 MAIN = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
 CUSTOM = "Other: hub id or local folder…"
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
+TRAIN_PAGE_MAX_ROWS = 2000  # app/views/train.py MAX_ROWS
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ CASES = [
     Case("Layer not a number in the link", lambda: _messages(_page("attention", layer="two")), r"Ignored layer='two'"),
     Case("CSV with one class", csv_case(_csv([(f"t{i}", "same") for i in range(30)])), r"at least 2 different labels"),
     Case("CSV with 100,000 rows", csv_case(_csv([(f"text {i}", "ab"[i % 2]) for i in range(100_000)]),
-                                            max_bytes=10_000_000), r"random sample of 5,000"),
+                                            max_rows=TRAIN_PAGE_MAX_ROWS), r"random sample of 2,000"),
     Case("CSV not in UTF-8 (Latin-1)", csv_case("text,label\ncaf\xe9 cr\xe8me,good\n".encode("latin-1")), r"UTF-8"),
     Case("CSV missing the label column", csv_case(_csv([(t, "x") for t, _ in GOOD_ROWS], header="review,stars")),
          r"needs a 'text' and a 'label' column"),
@@ -220,7 +221,7 @@ CASES = [
     Case("CSV with empty texts", csv_case(_csv(GOOD_ROWS + [("", "good")])), r"(row has|rows have) an empty text"),
     Case("CSV with a tiny class", csv_case(_csv(GOOD_ROWS + [("odd one", "rare")])), r"rare"),
     Case("Empty CSV file", csv_case(b""), r"The CSV file is empty"),
-    Case("Upload over the size limit", csv_case(_csv(GOOD_ROWS) * 10, max_bytes=1000), r"larger than 0.001 MB"),
+    Case("Upload over the size limit", csv_case(_csv(GOOD_ROWS) * 30_000), r"larger than 5 MB"),
 ]
 
 

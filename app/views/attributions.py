@@ -77,7 +77,7 @@ predicted = int(np.argmax(probs))
 top = np.argsort(-probs)[:8]
 left, right = st.columns([2, 3])
 with left:
-    st.metric("Prediction", labels[predicted], f"{probs[predicted]:.1%}", delta_color="off")
+    st.metric("Prediction", labels[predicted], help=f"Probability {probs[predicted]:.1%}")
     target = st.selectbox("Explain the score of", range(len(labels)), index=predicted, key="attr.target",
                           format_func=lambda k: f"{labels[k]} ({probs[k]:.1%})" + (" · predicted" if k == predicted else ""))
 with right:
@@ -98,7 +98,7 @@ def show_scores(a, by_word: bool) -> None:
         tokens, scores = list(a.tokens), a.scores
     st.html(colored_tokens(tokens, scores, diverging=True, fmt="{:+.3f}"))
     st.plotly_chart(charts.bars(tokens, {a.method: scores}, y_title=f"contribution to {a.target_label}",
-                                height=360), key=f"attr.bars.{a.method_key}")
+                                height=360, signed=True), key=f"attr.bars.{a.method_key}")
 
 
 try:
