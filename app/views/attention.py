@@ -83,6 +83,7 @@ if view == "One head":
     with right:
         q = st.selectbox("Query token", range(n), format_func=lambda i: f"{amap.query_index[i]}: {amap.query_tokens[i]}",
                          index=min(1, n - 1), key="attn.query")
+        st.session_state["attn.query_pos"] = int(amap.query_index[q])  # The math opens on the same token
         st.plotly_chart(
             charts.bars(amap.key_tokens, {"weight": amap.weights[q]}, horizontal=True, height=min(950, 60 + 24 * n),
                         title=f"Where '{amap.query_tokens[q]}' looks"),
@@ -167,7 +168,7 @@ else:
     )
     labels = [f"{i}: {t}" for i, t in enumerate(run.tokens)]
     q = st.selectbox("Query token", range(run.num_tokens), format_func=lambda i: labels[i],
-                     index=min(1, run.num_tokens - 1), key="attn.math_query")
+                     index=min(st.session_state.get("attn.query_pos", 1), run.num_tokens - 1), key="attn.math_query")
     exp_scores = np.exp(calc.scores[q] - calc.scores[q].max())
     steps = pd.DataFrame(
         {
