@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
+
 import numpy as np
 import torch
+from streamlit.testing.v1 import AppTest
 from transformers import (
     BertConfig,
     BertForMaskedLM,
@@ -77,3 +81,38 @@ def random_run(layers=12, heads=12, tokens=256, seed=0, pair_at=None) -> ModelRu
         position_part=zeros,
         type_part=zeros,
     )
+
+
+# ---- driving the app with streamlit.testing.v1.AppTest ---------------------------------------------
+
+MAIN = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+
+
+def open_app(page: str | None = None, text: str | None = None, pair: str = "", **query) -> AppTest:
+    """Run the app (query params as a shared link would set them), switch page, type text; no exception."""
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    if page:
+        at.switch_page(f"views/{page}.py").run()
+    if text is not None:
+        set_text(at, text, pair)
+    assert not at.exception, at.exception
+    return at
+
+
+def set_text(at: AppTest, text: str, pair: str = "") -> AppTest:
+    at.sidebar.text_area(key="text").input(text)
+    at.sidebar.text_area(key="pair").input(pair)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def decode_plotly(value):
+    """Plotly 7 typed arrays ({'dtype', 'bdata', 'shape'}) to numpy; other values unchanged."""
+    if isinstance(value, dict) and "bdata" in value:
+        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        return out.reshape([int(s) for s in str(value["shape"]).split(",")]) if "shape" in value else out
+    return value

@@ -2,51 +2,23 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from explain.catalog import SPLADE_MODEL
-
-MAIN = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+from tests.helpers import decode_plotly, open_app, set_text
 
 
 def app(page: str | None = None, **query) -> AppTest:
-    at = AppTest.from_file(MAIN, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    if page:
-        at.switch_page(f"views/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(page, **query)
 
 
 def figure(at: AppTest, n: int = 0) -> dict:
     return json.loads(at.get("plotly_chart")[n].proto.spec)
-
-
-def decode(arr) -> np.ndarray:
-    """Plotly 7 ships arrays as {'dtype', 'bdata', 'shape'}; lists stay lists."""
-    if isinstance(arr, dict) and "bdata" in arr:
-        out = np.frombuffer(base64.b64decode(arr["bdata"]), dtype=np.dtype(arr["dtype"]))
-        if "shape" in arr:
-            out = out.reshape([int(s) for s in str(arr["shape"]).split(",")])
-        return out
-    return np.asarray(arr)
-
-
-def set_text(at: AppTest, text: str, pair: str = "") -> AppTest:
-    at.sidebar.text_area(key="text").input(text)
-    at.sidebar.text_area(key="pair").input(pair)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_tokens_page_shows_model_and_tokens():
@@ -96,7 +68,7 @@ def test_masked_page_guides_then_predicts():
     fig = figure(at)
     labels = [t.replace("\u200b", "") for t in fig["data"][0]["y"]]
     assert labels[0] == "city"
-    probs = decode(fig["data"][0]["x"])
+    probs = decode_plotly(fig["data"][0]["x"])
     assert probs[0] == pytest.approx(0.087, abs=0.01)
 
 
@@ -110,7 +82,7 @@ def test_masked_page_masks_a_chosen_token():
 def test_attention_page_every_view():
     at = app("attention")
     fig = figure(at)
-    z = decode(fig["data"][0]["z"])
+    z = decode_plotly(fig["data"][0]["z"])
     np.testing.assert_allclose(z.sum(1), 1.0, atol=1e-3)  # rows of one head sum to 1
     for view in ["All heads", "Head statistics", "Rollout & flow", "bertviz", "The math"]:
         at.session_state["attn.view"] = view

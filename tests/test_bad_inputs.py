@@ -20,8 +20,8 @@ from streamlit.testing.v1 import AppTest
 from explain import BertLensError
 from explain.catalog import SPLADE_MODEL
 from explain.labelled_csv import read_labelled_csv
+from tests.helpers import open_app
 
-MAIN = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
 CUSTOM = "Other: hub id or local folder…"
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
 TRAIN_PAGE_MAX_ROWS = 2000  # app/views/train.py MAX_ROWS
@@ -42,17 +42,7 @@ def _messages(at: AppTest) -> str:
 
 
 def _page(page: str | None = None, text: str | None = None, pair: str = "", **query) -> AppTest:
-    at = AppTest.from_file(MAIN, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    if page:
-        at.switch_page(f"views/{page}.py").run()
-    if text is not None:
-        at.sidebar.text_area(key="text").input(text)
-        at.sidebar.text_area(key="pair").input(pair)
-        at.run()
-    return at
+    return open_app(page, text, pair, **query)
 
 
 def text_case(text: str, page: str | None = None, pair: str = "", model: str | None = None) -> Callable[[], str]:

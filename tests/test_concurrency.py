@@ -14,7 +14,6 @@ models or the app is replaced.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import ctypes
 import ctypes.util
@@ -41,9 +40,9 @@ from explain.attribution import attribute, head_importance
 from explain.catalog import DEFAULT_MODEL, SPLADE_MODEL
 from explain.head_stats import head_stats
 from explain.mlm import fill_mask, pseudo_log_likelihood
+from tests.helpers import MAIN, decode_plotly
 
 ROOT = Path(__file__).resolve().parents[1]
-MAIN = str(ROOT / "app" / "main.py")
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
 SPECS = (DEFAULT_MODEL, SPLADE_MODEL, SENTIMENT)
 SESSIONS = 8
@@ -59,21 +58,13 @@ def session_texts() -> list[str]:
 # ---- what a session sees --------------------------------------------------------------------------
 
 
-def _decode(value):
-    """Plotly 7 typed arrays ({'dtype', 'bdata', 'shape'}) to numpy; other values unchanged."""
-    if isinstance(value, dict) and "bdata" in value:
-        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        return out.reshape([int(s) for s in str(value["shape"]).split(",")]) if "shape" in value else out
-    return value
-
-
 def figures(at: AppTest) -> list[dict]:
     """Each plotly chart's title and trace data (x, y, z, customdata), arrays decoded."""
     out = []
     for chart in at.get("plotly_chart"):
         spec = json.loads(chart.proto.spec)
         title = (spec.get("layout", {}).get("title") or {}).get("text")
-        traces = [{k: _decode(t[k]) for k in ("x", "y", "z", "customdata") if k in t} for t in spec["data"]]
+        traces = [{k: decode_plotly(t[k]) for k in ("x", "y", "z", "customdata") if k in t} for t in spec["data"]]
         out.append({"title": title, "traces": traces})
     return out
 
