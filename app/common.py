@@ -144,10 +144,8 @@ def need_model(bundle: ModelBundle, ok: bool, what: str, suggestions: list[str])
     if ok:
         return
     st.info(f"{bundle.name} has no {what}. Choose a model that has one:")
-    available = builtin_models()
     for name in suggestions:
-        if name in available:
-            st.button(f"Use {name}", on_click=use_model, args=(name,), key=f"use.{name}")
+        st.button(f"Use {name}", on_click=use_model, args=(name,), key=f"use.{name}")
     st.stop()
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from explain.errors import ModelLoadError
-from explain.heads import default_encoder_dir, load_head, shipped_heads
+from explain.heads import default_encoder_dir, load_head, read_card, shipped_heads
 from explain.models import ModelBundle, load_checkpoint
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2 (offline default)"
@@ -51,6 +51,17 @@ def builtin_models() -> dict[str, Callable[[], ModelBundle]]:
     models[SPLADE_MODEL] = _splade
     models[NER_MODEL] = _rampart
     return models
+
+
+def builtin_models_for(*tasks: str) -> list[str]:
+    """Built-in models whose head does one of `tasks`, read from the heads' cards (nothing is loaded)."""
+    known = {DEFAULT_MODEL: "encoder", SPLADE_MODEL: "masked-lm", NER_MODEL: "token-classification"}
+    for name, folder in shipped_heads().items():
+        try:
+            known[name] = read_card(folder)["task"]
+        except ModelLoadError:
+            continue
+    return [name for name in builtin_models() if known.get(name) in tasks]
 
 
 def load_model(spec: str) -> ModelBundle:

@@ -139,3 +139,13 @@ def test_default_model_is_real_and_offline(default_bundle):
     run = run_model(default_bundle, "The bank raised its rates.")
     assert run.tokens[:3] == ("[CLS]", "the", "bank")
     np.testing.assert_allclose(run.attentions.sum(-1), 1.0, atol=1e-5)
+
+
+def test_builtin_models_by_task_come_from_the_cards():
+    from explain.catalog import NER_MODEL, SPLADE_MODEL, builtin_models_for
+
+    mlm = builtin_models_for("masked-lm")
+    assert SPLADE_MODEL in mlm and "all-MiniLM-L6-v2 + BERT Lens MLM head" in mlm
+    classifiers = builtin_models_for("sequence-classification", "token-classification")
+    assert NER_MODEL in classifiers and "MiniLM + movie-review sentiment head (rotten/fresh)" in classifiers
+    assert not set(mlm) & set(classifiers)

@@ -7,19 +7,18 @@ import streamlit as st
 from app import charts
 from app.common import get_bundle, load_or_stop, need_model, run_or_stop
 from app.render import colored_tokens
-from explain import BertLensError, builtin_models
+from explain import BertLensError
 from explain.attribution import METHODS, attribute, head_importance, layer_attributions, merge_words
+from explain.catalog import builtin_models_for
 from explain.faithfulness import compare_methods, completeness, faithfulness_curves
 
-CLASSIFIERS = [n for n in builtin_models() if "head" in n.lower() and "MLM" not in n] + [
-    n for n in builtin_models() if "NER" in n
-]
+CLASSIFIER_TASKS = ("sequence-classification", "token-classification")
 CHEAP = ("ig", "saliency", "input_x_gradient", "occlusion")
 
 choice = st.session_state["choice"]
 st.title("Attributions")
 bundle = load_or_stop(choice.spec)
-need_model(bundle, bundle.task in ("sequence-classification", "token-classification"), "classification head", CLASSIFIERS)
+need_model(bundle, bundle.task in CLASSIFIER_TASKS, "classification head", builtin_models_for(*CLASSIFIER_TASKS))
 _, run = run_or_stop(choice)
 token_level = bundle.task == "token-classification"
 

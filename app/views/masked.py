@@ -7,15 +7,14 @@ import streamlit as st
 from app import charts
 from app.common import get_bundle, load_or_stop, need_model, run_or_stop
 from app.render import colored_tokens
-from explain import BertLensError, builtin_models, run_model
+from explain import BertLensError, run_model
+from explain.catalog import builtin_models_for
 from explain.mlm import fill_mask, layer_lens, mask_positions, next_sentence_probability, pseudo_log_likelihood
-
-MLM_MODELS = [n for n in builtin_models() if "MLM" in n]
 
 choice = st.session_state["choice"]
 st.title("Masked-token predictions")
 bundle = load_or_stop(choice.spec)
-need_model(bundle, bundle.has_mlm, "masked-language-model head", MLM_MODELS)
+need_model(bundle, bundle.has_mlm, "masked-language-model head", builtin_models_for("masked-lm"))
 _, plain = run_or_stop(choice)
 
 
