@@ -6,8 +6,8 @@ import threading
 from dataclasses import dataclass, field
 
 from explain import BertLensError
-from explain.labelled_csv import LabelledData
-from explain.training import TrainConfig, TrainedHead, TrainProgress, train_head
+from explain.dataset.reader import LabelledData
+from explain.training.trainer import TrainConfig, TrainedHead, TrainProgress, train_head
 
 
 @dataclass(eq=False)

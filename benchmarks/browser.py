@@ -14,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from explain.attention_viewer import attention_viewer_html
+from explain.attention.viewer import attention_viewer_html
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

@@ -41,15 +41,15 @@ from app import charts
 from benchmarks.browser import CHROMIUM, bench_browser
 from benchmarks.measure import Cell, Recorder, extrapolate, measure
 from explain import DEFAULT_MODEL, ModelBundle, attribute, builtin_models, load_model, run_model
-from explain.attention import attention_flow, flow_seconds_estimate, head_map, rollout
-from explain.attention_viewer import attention_viewer_html
-from explain.bertviz_offline import bertviz_html
-from explain.catalog import SPLADE_MODEL
+from explain.attention.bertviz_offline import bertviz_html
+from explain.attention.head_math import head_arithmetic, head_weights
+from explain.attention.head_stats import head_stats
+from explain.attention.maps import attention_flow, flow_seconds_estimate, head_map, rollout
+from explain.attention.viewer import attention_viewer_html
 from explain.embeddings import embedding_parts, mean_similarity_by_layer, token_similarity, token_trajectories
-from explain.head_math import head_arithmetic, head_weights
-from explain.head_stats import head_stats
 from explain.mlm import fill_mask, pseudo_log_likelihood
-from explain.models import prepare_model
+from explain.models.catalog import SPLADE_MODEL
+from explain.models.checkpoint import prepare_model
 
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
 MLM_HEAD = "all-MiniLM-L6-v2 + BERT Lens MLM head"

@@ -1,6 +1,7 @@
 """BERT Lens analysis library: models in, plain arrays and dataclasses out. No UI code here."""
 
-from explain.attribution import (
+from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves
+from explain.attribution.methods import (
     METHODS,
     Attribution,
     LayerAttribution,
@@ -10,12 +11,11 @@ from explain.attribution import (
     layer_attributions,
     merge_words,
 )
-from explain.catalog import DEFAULT_MODEL, builtin_models, load_model
 from explain.errors import BertLensError, InputError, ModelLoadError
-from explain.faithfulness import compare_methods, completeness, faithfulness_curves
-from explain.models import ModelBundle, load_checkpoint
+from explain.models.catalog import DEFAULT_MODEL, builtin_models, load_model
+from explain.models.checkpoint import ModelBundle, load_checkpoint
 from explain.run import ModelRun, run_model
-from explain.training import TrainConfig, TrainedHead, train_head
+from explain.training.trainer import TrainConfig, TrainedHead, train_head
 
 __all__ = [
     "DEFAULT_MODEL",

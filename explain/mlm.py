@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explain._arch import encoder_of, mlm_head_of
 from explain.errors import InputError
-from explain.models import ModelBundle
+from explain.models.arch import encoder_of, mlm_head_of
+from explain.models.checkpoint import ModelBundle
 from explain.run import ModelRun, encode
 
 # Bound on batch x heads x T x T attention elements per chunk of the PLL batch (~200 MB of float32).

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from explain._arch import embeddings_of
-from explain.models import ModelBundle
+from explain.models.arch import embeddings_of
+from explain.models.checkpoint import ModelBundle
 
 
 def sinusoidal_encoding(num_positions: int, dim: int, base: float = 10000.0) -> np.ndarray:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explain._arch import embeddings_of, encoder_of, nsp_head_of
 from explain.errors import InputError
-from explain.models import ModelBundle
+from explain.models.arch import embeddings_of, encoder_of, nsp_head_of
+from explain.models.checkpoint import ModelBundle
 
 MAX_TEXT_CHARS = 50_000
 

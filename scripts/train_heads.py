@@ -6,10 +6,10 @@
     python scripts/train_heads.py --all
 
 For each task: load labelled text that arrived through a package registry, fine-tune the top layers
-of the offline all-MiniLM-L6-v2 with a new classification head (explain.training.train_head), and
+of the offline all-MiniLM-L6-v2 with a new classification head (explain.training.trainer.train_head), and
 compare on the same stratified held-out split with two frozen-encoder baselines: logistic regression
 on mean-pooled embeddings and a linear probe on the pooled [CLS] vector. Writes head.safetensors,
-card.json and heldout.jsonl, then reloads the folder through explain.heads.load_head and checks it.
+card.json and heldout.jsonl, then reloads the folder through explain.models.heads.load_head and checks it.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from explain.heads import HEADS_DIR, default_encoder_dir, load_head
-from explain.training import (
+from explain.models.heads import HEADS_DIR, default_encoder_dir, load_head
+from explain.training.trainer import (
     TrainConfig,
     TrainedHead,
     evaluate_head,

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import mlm_corpus
 
-from explain.heads import default_encoder_dir, load_head
+from explain.models.heads import default_encoder_dir, load_head
 
 MASK_RATE = 0.15
 MAX_TOKENS = 64  # per sequence, [CLS] and [SEP] included

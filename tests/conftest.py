@@ -6,7 +6,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from explain import DEFAULT_MODEL, ModelBundle, load_model
-from explain.heads import default_encoder_dir
+from explain.models.heads import default_encoder_dir
 from tests.helpers import tiny_bundle
 
 

@@ -16,7 +16,7 @@ from transformers import (
 )
 
 from explain import ModelBundle, ModelRun
-from explain.models import prepare_model
+from explain.models.checkpoint import prepare_model
 
 
 def tiny_config(**overrides) -> BertConfig:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explain.catalog import SPLADE_MODEL
+from explain.models.catalog import SPLADE_MODEL
 from tests.helpers import decode_plotly, open_app, set_text
 
 

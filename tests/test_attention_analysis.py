@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from explain import InputError, run_model
-from explain.attention import attention_flow, head_map, residual_attention, restrict, rollout
-from explain.head_math import head_arithmetic, head_weights
-from explain.head_stats import STATISTICS, head_stats
+from explain.attention.head_math import head_arithmetic, head_weights
+from explain.attention.head_stats import STATISTICS, head_stats
+from explain.attention.maps import attention_flow, head_map, residual_attention, restrict, rollout
 
 
 def random_attention(L, H, T, seed=0):

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from explain import InputError, run_model
-from explain.attention_payload import MAX_ERROR, decode_attention, encode_attention, fit_budget
-from explain.attention_viewer import attention_viewer_html
-from explain.bertviz_offline import VENDOR_DIR, VENDOR_FILES, bertviz_html
+from explain.attention.bertviz_offline import VENDOR_DIR, VENDOR_FILES, bertviz_html
+from explain.attention.payload import MAX_ERROR, decode_attention, encode_attention, fit_budget
+from explain.attention.viewer import attention_viewer_html
 from explain.run import ModelRun
 from tests.helpers import random_run
 

@@ -13,9 +13,9 @@ from captum.attr import LayerIntegratedGradients
 from transformers import BertForSequenceClassification
 
 from explain import InputError, ModelBundle, run_model
-from explain._arch import embeddings_of
-from explain._attr_core import hook_snapshot, prepare, private_copy
-from explain.attribution import (
+from explain.attribution.core import hook_snapshot, prepare, private_copy
+from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves, spearman
+from explain.attribution.methods import (
     METHODS,
     attribute,
     head_importance,
@@ -23,9 +23,9 @@ from explain.attribution import (
     merge_words,
     score_with_head_gates,
 )
-from explain.faithfulness import compare_methods, completeness, faithfulness_curves, spearman
-from explain.heads import HEADS_DIR, default_encoder_dir, load_head
-from explain.models import prepare_model
+from explain.models.arch import embeddings_of
+from explain.models.checkpoint import prepare_model
+from explain.models.heads import HEADS_DIR, default_encoder_dir, load_head
 from tests.helpers import tiny_bundle
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks:UserWarning")
@@ -478,7 +478,7 @@ def test_deleting_top_attributed_tokens_beats_random_on_heldout_reviews(sentimen
     For each review: remove (mask) the top 20 % of tokens ranked by IG and compare the fall in the
     predicted class's probability with the mean fall over 10 random orders of the same size.
     """
-    from explain.training import read_heldout
+    from explain.training.trainer import read_heldout
 
     texts, _ = read_heldout(HEADS_DIR / "minilm-sentiment")
     wins = []

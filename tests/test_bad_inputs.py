@@ -18,8 +18,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explain import BertLensError
-from explain.catalog import SPLADE_MODEL
-from explain.labelled_csv import read_labelled_csv
+from explain.dataset.reader import read_labelled_csv
+from explain.models.catalog import SPLADE_MODEL
 from tests.helpers import open_app
 
 CUSTOM = "Other: hub id or local folder…"
@@ -112,7 +112,7 @@ def _tmp_checkpoint(write: Callable[[Path], None]) -> Callable[[], str]:
 def _tiny_checkpoint(folder: Path, **config) -> None:
     from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
 
-    from explain.heads import default_encoder_dir
+    from explain.models.heads import default_encoder_dir
 
     cfg = BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
     BertForMaskedLM(cfg).save_pretrained(folder)

@@ -35,11 +35,11 @@ from streamlit.testing.v1 import AppTest
 
 from app import common
 from explain import run_model
-from explain.attention_viewer import attention_viewer_html
-from explain.attribution import attribute, head_importance
-from explain.catalog import DEFAULT_MODEL, SPLADE_MODEL
-from explain.head_stats import head_stats
+from explain.attention.head_stats import head_stats
+from explain.attention.viewer import attention_viewer_html
+from explain.attribution.methods import attribute, head_importance
 from explain.mlm import fill_mask, pseudo_log_likelihood
+from explain.models.catalog import DEFAULT_MODEL, SPLADE_MODEL
 from tests.helpers import MAIN, decode_plotly
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from transformers import BertForPreTraining
 
 from explain import InputError, ModelBundle, run_model
 from explain.mlm import fill_mask, layer_lens, next_sentence_probability, pseudo_log_likelihood, vocab_probs
-from explain.models import prepare_model
+from explain.models.checkpoint import prepare_model
 from tests.helpers import tiny_config
 
 
@@ -106,7 +106,7 @@ def test_next_sentence_probability_matches_pretraining_head(tokenizer):
 
 def test_real_pretrained_mlm_from_pip(default_bundle):
     from explain import load_model
-    from explain.catalog import SPLADE_MODEL
+    from explain.models.catalog import SPLADE_MODEL
 
     bundle = load_model(SPLADE_MODEL)
     fm = fill_mask(bundle, run_model(bundle, "The capital of France is [MASK]."), top_k=5)

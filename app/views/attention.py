@@ -6,11 +6,11 @@ import streamlit as st
 
 from app import charts
 from app.common import get_bundle, get_run, int_param, run_or_stop
-from explain.attention import attention_flow, flow_seconds_estimate, head_map, restrict, rollout
-from explain.attention_viewer import attention_viewer_html
-from explain.bertviz_offline import bertviz_html
-from explain.head_math import head_arithmetic, head_weights
-from explain.head_stats import STATISTICS, head_stats
+from explain.attention.bertviz_offline import bertviz_html
+from explain.attention.head_math import head_arithmetic, head_weights
+from explain.attention.head_stats import STATISTICS, head_stats
+from explain.attention.maps import attention_flow, flow_seconds_estimate, head_map, restrict, rollout
+from explain.attention.viewer import attention_viewer_html
 
 choice = st.session_state["choice"]
 bundle, run = run_or_stop(choice)

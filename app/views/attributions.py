@@ -8,9 +8,9 @@ from app import charts
 from app.common import get_bundle, load_or_stop, need_model, run_or_stop
 from app.render import colored_tokens
 from explain import BertLensError
-from explain.attribution import METHODS, attribute, head_importance, layer_attributions, merge_words
-from explain.catalog import builtin_models_for
-from explain.faithfulness import compare_methods, completeness, faithfulness_curves
+from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves
+from explain.attribution.methods import METHODS, attribute, head_importance, layer_attributions, merge_words
+from explain.models.catalog import builtin_models_for
 
 CLASSIFIER_TASKS = ("sequence-classification", "token-classification")
 CHEAP = ("ig", "saliency", "input_x_gradient", "occlusion")

@@ -8,8 +8,8 @@ from app import charts
 from app.common import get_bundle, load_or_stop, need_model, run_or_stop
 from app.render import colored_tokens
 from explain import BertLensError, run_model
-from explain.catalog import builtin_models_for
 from explain.mlm import fill_mask, layer_lens, mask_positions, next_sentence_probability, pseudo_log_likelihood
+from explain.models.catalog import builtin_models_for
 
 choice = st.session_state["choice"]
 st.title("Masked-token predictions")

@@ -10,9 +10,9 @@ import streamlit as st
 from app import charts
 from app.jobs import TrainingJob
 from explain import BertLensError, builtin_models
-from explain.heads import HEADS_DIR, user_heads_dir
-from explain.labelled_csv import read_labelled_csv
-from explain.training import TrainConfig, read_heldout, save_head
+from explain.dataset.reader import read_labelled_csv
+from explain.models.heads import HEADS_DIR, user_heads_dir
+from explain.training.trainer import TrainConfig, read_heldout, save_head
 
 MAX_ROWS = 2000
 

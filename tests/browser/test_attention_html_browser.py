@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from explain import run_model
-from explain.attention_payload import MAX_ERROR
-from explain.attention_viewer import attention_viewer_html
-from explain.bertviz_offline import bertviz_html
+from explain.attention.bertviz_offline import bertviz_html
+from explain.attention.payload import MAX_ERROR
+from explain.attention.viewer import attention_viewer_html
 from explain.run import ModelRun
 from tests.helpers import random_run
 

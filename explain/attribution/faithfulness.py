@@ -14,10 +14,10 @@ import numpy as np
 import torch
 from scipy.stats import rankdata
 
-from explain._attr_core import Prepared, check_count, check_option, prepare
-from explain.attribution import Attribution, attribute_prepared, method_spec
+from explain.attribution.core import Prepared, check_count, check_option, prepare
+from explain.attribution.methods import Attribution, attribute_prepared, method_spec
 from explain.errors import InputError
-from explain.models import ModelBundle
+from explain.models.checkpoint import ModelBundle
 from explain.run import _frozen
 
 REMOVALS = ("mask", "pad")

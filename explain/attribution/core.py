@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from explain._arch import embeddings_of, encoder_of
 from explain.errors import InputError
-from explain.models import ModelBundle
+from explain.models.arch import embeddings_of, encoder_of
+from explain.models.checkpoint import ModelBundle
 from explain.run import encode
 
 SCORE_KINDS = ("prob", "logit")

@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 from explain.errors import ModelLoadError
-from explain.models import ModelBundle, load_checkpoint
+from explain.models.checkpoint import ModelBundle, load_checkpoint
 
 try:
     import fcntl
@@ -146,7 +146,7 @@ def _convert(source: Path, out: Path) -> None:
         ) from None
     from transformers import BertConfig, BertForTokenClassification
 
-    from explain._onnx_unpack import onnx_state_dict
+    from explain.models.onnx_unpack import onnx_state_dict
 
     try:
         state = onnx_state_dict(str(source / _ONNX))

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from explain.attention_payload import _ranges, fit_budget, shown_attention, token_positions
+from explain.attention.payload import _ranges, fit_budget, shown_attention, token_positions
 from explain.errors import InputError
 from explain.run import ModelRun
 
-VENDOR_DIR = Path(__file__).resolve().parent.parent / "assets" / "js" / "vendor"
+VENDOR_DIR = Path(__file__).resolve().parents[2] / "assets" / "js" / "vendor"
 VENDOR_FILES = ("jquery-2.2.4.min.js", "d3-5.7.0.min.js", "require-2.3.6.js")  # inlined in this order
 # Measured in Chromium (2 cores): the model view draws one SVG line per weight, ~115k lines in 2.7 s;
 # the head view one line per weight of the layer shown, 196k lines (12 heads x 128 tokens) in 4.2 s.
@@ -88,7 +88,7 @@ def bertviz_html(
 
     Drawing is SVG, one line per weight drawn: in Chromium on 2 cores ~0.6 s at 18 tokens, ~2 s
     for the model view at its 100k default, ~5 s per layer for a 12-head head view at 128 tokens.
-    For long texts prefer explain.attention_viewer.
+    For long texts prefer explain.attention.viewer.
 
     For a sentence pair bertviz adds its A->A, B->B, A->B, B->A filters (sentence_b_start is the
     first token of text B), which doubles the weights shipped.

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explain._arch import self_attention_of
-from explain.attention import check_head
-from explain.models import ModelBundle
+from explain.attention.maps import check_head
+from explain.models.arch import self_attention_of
+from explain.models.checkpoint import ModelBundle
 from explain.run import ModelRun
 
 

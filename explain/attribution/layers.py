@@ -17,8 +17,8 @@ import torch
 from captum.attr._utils.approximation_methods import approximation_parameters
 from torch import nn
 
-from explain._arch import layers_of
-from explain._attr_core import (
+from explain.attribution.captum_methods import auto_batch
+from explain.attribution.core import (
     BASELINES,
     Prepared,
     check_count,
@@ -26,9 +26,9 @@ from explain._attr_core import (
     prepare,
     private_copy,
 )
-from explain._attr_methods import auto_batch
 from explain.errors import InputError
-from explain.models import ModelBundle
+from explain.models.arch import layers_of
+from explain.models.checkpoint import ModelBundle
 from explain.run import _frozen
 
 LAYER_METHODS = MappingProxyType({"layer_ig": "Layer Integrated Gradients", "conductance": "Layer Conductance"})

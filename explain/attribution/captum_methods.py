@@ -1,4 +1,4 @@
-"""The token attribution methods behind `explain.attribution.attribute`, all Captum, all on one contract.
+"""The token attribution methods behind `explain.attribution.methods.attribute`, all Captum, all on one contract.
 
 Each method takes a `Prepared` input plus its options and returns `Raw`: token scores (T,) and the
 baseline it used (the caller scores f(x) and f(x') once and derives the convergence delta).
@@ -23,7 +23,7 @@ from captum.attr import DeepLift, InputXGradient, IntegratedGradients, KernelSha
 from captum.attr._core.lime import get_exp_kernel_similarity_function
 from torch import nn
 
-from explain._attr_core import Prepared, private_copy
+from explain.attribution.core import Prepared, private_copy
 
 # DeepLift announces on every call that it hooks modules; here it only ever hooks a private copy.
 warnings.filterwarnings("ignore", message="Setting forward, backward hooks and attributes", category=UserWarning)

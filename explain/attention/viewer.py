@@ -1,6 +1,6 @@
 """A light attention viewer: one self-contained HTML page drawing every head on <canvas>.
 
-The page holds the weights as uint8 base64 (explain.attention_payload, ~1.34 bytes per weight, so
+The page holds the weights as uint8 base64 (explain.attention.payload, ~1.34 bytes per weight, so
 12 layers x 12 heads x 256 tokens is ~12.6 MB where bertviz's JSON would be 70+ MB) and
 assets/js/attention_viewer.js inlined: (1) a grid of every head's (query, key) map, (2) the
 selected head large with token labels and a hover tooltip, (3) optionally bertviz-style lines.
@@ -16,11 +16,11 @@ from functools import lru_cache
 from numbers import Integral
 from pathlib import Path
 
-from explain.attention_payload import encode_attention, fit_budget, shown_attention, token_positions
+from explain.attention.payload import encode_attention, fit_budget, shown_attention, token_positions
 from explain.errors import InputError
 from explain.run import ModelRun
 
-VIEWER_JS = Path(__file__).resolve().parent.parent / "assets" / "js" / "attention_viewer.js"
+VIEWER_JS = Path(__file__).resolve().parents[2] / "assets" / "js" / "attention_viewer.js"
 DEFAULT_MAX_WEIGHTS = 10_000_000  # fits 12 x 12 heads at 256 tokens (9.4 M); about 13 MB of page
 THEMES = ("auto", "light", "dark")
 

@@ -21,9 +21,9 @@ from safetensors.torch import load_file
 from transformers import AutoConfig, AutoTokenizer
 
 from explain.errors import ModelLoadError
-from explain.models import _TASK_CLASSES, ModelBundle, prepare_model
+from explain.models.checkpoint import _TASK_CLASSES, ModelBundle, prepare_model
 
-HEADS_DIR = Path(__file__).resolve().parent.parent / "assets" / "heads"
+HEADS_DIR = Path(__file__).resolve().parents[2] / "assets" / "heads"
 _REQUIRED = ("name", "task", "base", "weights")
 
 

@@ -1,0 +1,1 @@
+"""Labelled data sets: reading text/label files (reader)."""

@@ -1,0 +1,1 @@
+"""Training a classification head on the offline encoder (trainer)."""
