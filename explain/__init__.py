@@ -1,45 +1,63 @@
-"""BERT Lens analysis library: models in, plain arrays and dataclasses out. No UI code here."""
+"""BERT Lens analysis library: models in, plain arrays and dataclasses out. No UI code here.
 
-from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves
-from explain.attribution.methods import (
-    METHODS,
-    Attribution,
-    LayerAttribution,
-    WordScores,
-    attribute,
-    head_importance,
-    layer_attributions,
-    merge_words,
-)
-from explain.errors import BertLensError, InputError, ModelLoadError
-from explain.models.catalog import DEFAULT_MODEL, builtin_models, load_model
-from explain.models.checkpoint import ModelBundle, load_checkpoint
-from explain.run import ModelRun, run_model
-from explain.training.trainer import TrainConfig, TrainedHead, train_head
+The public names below are imported lazily (PEP 562): `import explain` costs nothing, and
+`from explain import attribute` imports Captum only then.
+"""
 
-__all__ = [
-    "DEFAULT_MODEL",
-    "METHODS",
-    "Attribution",
-    "BertLensError",
-    "InputError",
-    "LayerAttribution",
-    "ModelBundle",
-    "ModelLoadError",
-    "ModelRun",
-    "TrainConfig",
-    "TrainedHead",
-    "WordScores",
-    "attribute",
-    "builtin_models",
-    "compare_methods",
-    "completeness",
-    "faithfulness_curves",
-    "head_importance",
-    "layer_attributions",
-    "load_checkpoint",
-    "load_model",
-    "merge_words",
-    "run_model",
-    "train_head",
-]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+_EXPORTS = {
+    "DEFAULT_MODEL": "explain.models.catalog",
+    "builtin_models": "explain.models.catalog",
+    "load_model": "explain.models.catalog",
+    "ModelBundle": "explain.models.checkpoint",
+    "load_checkpoint": "explain.models.checkpoint",
+    "BertLensError": "explain.errors",
+    "InputError": "explain.errors",
+    "ModelLoadError": "explain.errors",
+    "ModelRun": "explain.run",
+    "run_model": "explain.run",
+    "METHODS": "explain.attribution.methods",
+    "Attribution": "explain.attribution.methods",
+    "WordScores": "explain.attribution.methods",
+    "attribute": "explain.attribution.methods",
+    "merge_words": "explain.attribution.methods",
+    "LayerAttribution": "explain.attribution.layers",
+    "head_importance": "explain.attribution.layers",
+    "layer_attributions": "explain.attribution.layers",
+    "compare_methods": "explain.attribution.faithfulness",
+    "completeness": "explain.attribution.faithfulness",
+    "faithfulness_curves": "explain.attribution.faithfulness",
+    "TrainConfig": "explain.training.trainer",
+    "TrainedHead": "explain.training.trainer",
+    "train_head": "explain.training.trainer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'explain' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs; never executed
+    from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves
+    from explain.attribution.layers import LayerAttribution, head_importance, layer_attributions
+    from explain.attribution.methods import METHODS, Attribution, WordScores, attribute, merge_words
+    from explain.errors import BertLensError, InputError, ModelLoadError
+    from explain.models.catalog import DEFAULT_MODEL, builtin_models, load_model
+    from explain.models.checkpoint import ModelBundle, load_checkpoint
+    from explain.run import ModelRun, run_model
+    from explain.training.trainer import TrainConfig, TrainedHead, train_head
