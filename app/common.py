@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from explain import DEFAULT_MODEL, BertLensError, ModelBundle, ModelRun, builtin_models, load_model, run_model
+from explain.i18n import LANGUAGES, normalize_language
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 CUSTOM = "Other: hub id or local folder…"
@@ -40,6 +41,13 @@ class Choice:
     spec: str
     text: str
     pair: str | None
+
+
+def current_language() -> str:
+    """The session's language: the sidebar's choice, else ?lang= from the link, else the browser's language."""
+    if "lang" not in st.session_state:
+        st.session_state["lang"] = normalize_language(st.query_params.get("lang") or st.context.locale)
+    return st.session_state["lang"]
 
 
 def _init_state() -> None:
@@ -76,6 +84,7 @@ def sidebar() -> Choice:
     """Model chooser, text, optional pair and examples; mirrored into the URL."""
     _init_state()
     with st.sidebar:
+        st.selectbox("Language / 语言", list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
         st.selectbox("Model", [*builtin_models(), CUSTOM], key="model.choice")
         spec = st.session_state["model.choice"]
         if spec == CUSTOM:
@@ -96,7 +105,7 @@ def sidebar() -> Choice:
             st.caption(ex["teaches"])
     text = st.session_state.get("text", "")
     pair = st.session_state.get("pair", "").strip() or None
-    st.query_params.update({"model": spec or DEFAULT_MODEL, "text": text})
+    st.query_params.update({"model": spec or DEFAULT_MODEL, "text": text, "lang": st.session_state["lang"]})
     if pair:
         st.query_params["pair"] = pair
     elif "pair" in st.query_params:

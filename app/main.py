@@ -9,9 +9,11 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st
 
-from app.common import sidebar
+from app.common import current_language, sidebar
+from explain.i18n import set_language
 
 st.set_page_config(page_title="BERT Lens", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide")
+set_language(current_language())  # before any text is built, page titles included
 
 VIEWS = Path(__file__).resolve().parent / "views"
 page = st.navigation(

@@ -1,0 +1,45 @@
+"""The command line: `python -m explain <command> ...`.
+
+Each command lives in its own module, next to the library code it drives, and exposes
+`add_arguments(parser)` and `run(args) -> int`; it is imported only when named (or for --help), so
+`python -m explain` starts fast. A BertLensError becomes one clear line on stderr and exit code 2;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from explain.errors import BertLensError
+from explain.i18n import language, normalize_language
+
+# command -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m explain", description="BERT Lens from the command line.")
+    parser.add_argument("--lang", default=None, help="language of messages: en or zh (default: from $LANG)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).add_arguments(cmd)
+        cmd.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    import os
+
+    args = build_parser().parse_args(argv)
+    with language(normalize_language(args.lang or os.environ.get("LANG"))):
+        try:
+            return int(importlib.import_module(args._module).run(args) or 0)
+        except BertLensError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
