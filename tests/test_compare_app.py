@@ -113,8 +113,11 @@ def test_data_set_mode_on_a_shipped_sample(tmp_path, tokenizer):
     js = decode_plotly(grid["data"][0]["marker"]["color"]).reshape(2, 4)
     assert js.min() > 0.0
     assert len(at.button) >= 5  # the rows where the chosen head changed most, each opens in one-text mode
+    row = int(at.button[0].key.rsplit(".", 1)[1])
     at.button(key=at.button[0].key).click().run()
-    assert at.session_state["cmp.mode"] == "One text" and not at.exception
+    assert at.session_state["cmp.mode"] == "One text" and not at.exception and not at.warning
+    (result,) = at.session_state["cmp.results"].values()
+    assert at.session_state["text"] == result.texts[row]
 
 
 def test_models_of_different_shapes_show_the_cka_matrix_instead_of_heads():

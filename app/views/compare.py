@@ -1,6 +1,7 @@
 """Compare: what fine-tuning changed. Model A (the sidebar's) next to model B, on one text or over a data set."""
 
 import hashlib
+import re
 
 import pandas as pd
 import streamlit as st
@@ -98,6 +99,11 @@ def open_row(text: str, layer: int, head: int) -> None:
     st.session_state["cmp.layer"], st.session_state["cmp.head"] = layer, head
 
 
+def plain(text: str) -> str:
+    """User text for a widget label, which Streamlit renders as Markdown: every Markdown character escaped."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~<>$:])", r"\\\1", text)
+
+
 def report_download(label: str, name_a: str, name_b: str, build, key: str) -> None:
     """The HTML report, built only when the button is clicked (in another thread: keep the language)."""
     lang = get_language()
@@ -127,8 +133,8 @@ except BertLensError as err:
 st.caption(_("A: **{a}** (the sidebar's model) · B: **{b}**").format(a=bundle_a.name, b=bundle_b.name))
 for note in compat.notes:
     st.info(note)
-mode = st.segmented_control(_("Mode"), MODES, key="cmp.mode", default=MODES[0], format_func=_,
-                            label_visibility="collapsed") or MODES[0]
+st.session_state.setdefault("cmp.mode", MODES[0])  # no widget default: callbacks set the mode (open_row)
+mode = st.segmented_control(_("Mode"), MODES, key="cmp.mode", format_func=_, label_visibility="collapsed") or MODES[0]
 
 if mode == MODES[0]:
     run_or_stop(choice)  # A's run, with its messages (truncation, notes on the model)
@@ -143,7 +149,8 @@ if mode == MODES[0]:
         st.session_state["cmp.layer"] = int_param("layer", top[0], L)
         st.session_state["cmp.head"] = int_param("head", top[1], H)
     st.success(export.summary(c))
-    view = st.segmented_control(_("View"), VIEWS, key="cmp.view", default=VIEWS[0], format_func=_,
+    st.session_state.setdefault("cmp.view", VIEWS[0])
+    view = st.segmented_control(_("View"), VIEWS, key="cmp.view", format_func=_,
                                 label_visibility="collapsed") or VIEWS[0]
 
     if view == VIEWS[0]:
@@ -260,7 +267,9 @@ else:
     for notice in rows.notices:
         st.warning(notice)
     key = (choice.spec, spec_b, hashlib.sha256(raw).hexdigest())
-    results = st.session_state.setdefault("cmp.results", {})
+    results = st.session_state.setdefault("cmp.results", {})  # per (A, B, data): the last few only
+    while len(results) > 3 and key not in results:
+        results.pop(next(iter(results)))
     if key not in results:
         st.caption(_("Both models read every row once, in padded batches; every head's attention and every layer's "
                      "hidden states are compared on every token."))
@@ -290,8 +299,9 @@ else:
     st.success(export.summary(d))
     left, right = st.columns([3, 2])
     if d.js is not None:
-        sel = (st.session_state.get("cmp.data_layer", d.top_heads(1)[0][0]),
-               st.session_state.get("cmp.data_head", d.top_heads(1)[0][1]))
+        top_layer, top_head = d.top_heads(1)[0][:2]
+        sel = (min(st.session_state.get("cmp.data_layer", top_layer), d.js.shape[0] - 1),
+               min(st.session_state.get("cmp.data_head", top_head), d.js.shape[1] - 1))
 
         left.plotly_chart(figures.js_grid(d.js, title=_("Mean attention change per head: click a head"), selected=sel),
                           key="cmp.data_js", on_select=lambda: open_head("cmp.data_js", "cmp.data_layer", "cmp.data_head"),
@@ -301,7 +311,7 @@ else:
                             key="cmp.data_hist", config=config("data-head-rows"))
             st.markdown(_("Rows where layer {layer}, head {head} changed most:").format(layer=sel[0], head=sel[1]))
             for i in d.rows_for_head(*sel, k=5):
-                st.button(f"{d.js_rows[i, sel[0], sel[1]]:.3f} · {d.texts[i][:90]}", key=f"cmp.row.{i}",
+                st.button(f"{d.js_rows[i, sel[0], sel[1]]:.3f} · {plain(d.texts[i][:90])}", key=f"cmp.row.{i}",
                           on_click=open_row, args=(d.texts[i], *sel), help=_("Open this text in one-text mode"))
     if d.cka is not None:
         st.plotly_chart(figures.layer_curves(d.cka, d.cosine, title=_("Similarity of A and B over all tokens")),

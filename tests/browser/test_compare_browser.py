@@ -49,6 +49,7 @@ def test_compare_page_shows_both_maps_and_a_click_on_the_grid_opens_that_head(of
     expect(page.get_by_text("Layer 5, head 9: where each token (row) looks")).to_be_visible(timeout=60_000)
     assert "layer=5&head=9" in page.url  # the link now opens that head
     assert not [u for u in offline_page.blocked_requests if "_stcore" not in u]
-    page.set_viewport_size({"width": 1400, "height": 2700})  # Streamlit scrolls inside stMain: show it all
+    page.set_viewport_size({"width": 1400, "height": 2300})  # Streamlit scrolls inside stMain: show it all
+    page.mouse.move(5, 5)  # no hover label or modebar over the figures
     settle(page)
     shot(page, "compare")
