@@ -333,3 +333,27 @@ def test_data_files_with_or_without_labels(tmp_path):
         read_rows(tmp_path / "missing.csv")
     many = read_rows(("text\n" + "\n".join(f"row {i}" for i in range(50))).encode(), max_rows=10)
     assert len(many.texts) == 10 and "random sample of 10" in many.notices[0]
+
+
+def test_comparisons_leave_shared_models_untouched_and_threads_match_serial(tokenizer):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from explain.attribution.core import hook_snapshot
+
+    a = tiny_bundle(tokenizer, "sequence-classification", labels=("neg", "pos"), seed=5)
+    b = tiny_bundle(tokenizer, "sequence-classification", labels=("neg", "pos"), seed=6)
+    serial_text, serial_data = compare_text(a, b, TEXTS[1]), compare_dataset(a, b, TEXTS)
+    before = hook_snapshot(a.model), hook_snapshot(b.model)
+    with ThreadPoolExecutor(4) as pool:
+        texts = [pool.submit(compare_text, a, b, TEXTS[1]) for _i in range(2)]
+        data = [pool.submit(compare_dataset, a, b, TEXTS) for _i in range(2)]
+        attributions = [pool.submit(compare_attributions, a, b, TEXTS[1], method="deeplift") for _i in range(2)]
+        for f in texts:
+            np.testing.assert_allclose(f.result().js, serial_text.js, atol=1e-7)
+        for f in data:
+            np.testing.assert_allclose(f.result().js_rows, serial_data.js_rows, atol=1e-7)
+            np.testing.assert_allclose(f.result().cka_matrix, serial_data.cka_matrix, atol=1e-7)
+        np.testing.assert_allclose(attributions[0].result().a.scores, attributions[1].result().a.scores, atol=1e-7)
+    assert (hook_snapshot(a.model), hook_snapshot(b.model)) == before  # DeepLift hooked private copies only
+    for bundle in (a, b):
+        assert not bundle.model.training and not any(p.requires_grad for p in bundle.model.parameters())
