@@ -335,6 +335,7 @@ def test_data_files_with_or_without_labels(tmp_path):
     assert len(many.texts) == 10 and "random sample of 10" in many.notices[0]
 
 
+@pytest.mark.filterwarnings("ignore:Setting forward, backward hooks:UserWarning")  # Captum's DeepLift notice
 def test_comparisons_leave_shared_models_untouched_and_threads_match_serial(tokenizer):
     from concurrent.futures import ThreadPoolExecutor
 
