@@ -15,6 +15,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import ortho_group
 
 from explain import DEFAULT_MODEL, InputError, load_model, run_model
+from explain.compare import export
 from explain.compare.compat import check_compatible
 from explain.compare.corpus import compare_dataset
 from explain.compare.metrics import (
@@ -79,8 +80,10 @@ def test_js_of_a_model_with_itself_is_zero_and_of_two_random_models_positive(tok
     assert same.js.shape == (2, 4) and same.js.max() == 0.0
     np.testing.assert_allclose(same.cka, 1.0, atol=1e-12)
     np.testing.assert_allclose(same.cosine, 1.0, atol=1e-6)
+    assert "are the same here" in export.summary(same)
     different = compare_text(m0, m1, "The bank raised rates again.")
     assert different.js.min() > 0.0 and different.js.max() <= 1.0
+    assert export.summary(different).startswith("A and B differ from the first layer on (layer 0: mean JS")
     # The grid is the mean over query tokens of per-row JS, recomputed here with scipy.
     a, b = different.run_a.attentions, different.run_b.attentions
     reference = (jensenshannon(a.astype(np.float64), b.astype(np.float64), base=2, axis=-1) ** 2).mean(-1)
@@ -292,7 +295,6 @@ def test_sentiment_head_over_held_out_reviews_batched_as_one_text_each(sentiment
 
 
 def test_splade_and_minilm_share_a_tokenizer_but_not_a_shape():
-    from explain.compare import export
     from explain.models.catalog import SPLADE_MODEL
 
     splade, base = load_model(SPLADE_MODEL), load_model(DEFAULT_MODEL)

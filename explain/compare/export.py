@@ -44,26 +44,35 @@ def _cosine_mean(c) -> np.ndarray | None:
     return c.cosine
 
 
+def _span(first: int, last: int) -> str:
+    return _("layer {k}").format(k=first) if first == last else _("layers {a}-{b}").format(a=first, b=last)
+
+
+def _layer_numbers(c, layer: int) -> str:
+    cka = float(c.cka[layer + 1])
+    if c.js is None:
+        return _("layer {l}: CKA {cka:.3f}").format(l=layer, cka=cka)
+    return _("layer {l}: mean JS {js:.3f} bits, CKA {cka:.3f}").format(l=layer, js=float(np.mean(c.js[layer])), cka=cka)
+
+
 def summary(c: TextComparison | DatasetComparison) -> str:
-    """One sentence on where A and B differ, with the numbers."""
+    """One sentence on where A and B differ, with the numbers (mean JS of the layer's heads, CKA of its output)."""
     L = c.compat.layers[0]
-    cka = c.cka
-    if cka is None:
+    if c.cka is None:
         return _("A and B have different depths; see the layer-by-layer CKA matrix.")
     k = unchanged_prefix(c)
     if k == L:
-        return _("A and B are the same on this input: every head's attention and every layer's output are equal.")
-    changed = ", ".join(
-        _("layer {l}: mean JS {js:.3f} bits, CKA {cka:.3f}").format(
-            l=layer, js=float(np.mean(c.js[layer])) if c.js is not None else float("nan"), cka=float(cka[layer + 1]))
-        for layer in range(k, L)
-    )
+        return _("A and B are the same here: every head's attention and every layer's output are equal.")
+    layers = list(range(k, L))
+    if len(layers) > 4:  # the first changed layer and the last two tell the story
+        layers = [layers[0], None, *layers[-2:]]
+    changed = "; ".join("…" if layer is None else _layer_numbers(c, layer) for layer in layers)
     if k == 0:
         return _("A and B differ from the first layer on ({changed}).").format(changed=changed)
-    return _(
-        "Layers 0-{last} are unchanged (attention JS 0, hidden states equal, CKA 1); the change sits in layers "
-        "{first}-{top} ({changed})."
-    ).format(last=k - 1, first=k, top=L - 1, changed=changed)
+    evidence = _("attention JS 0, hidden states equal, CKA 1") if c.js is not None else _("hidden states equal, CKA 1")
+    return _("{unchanged} unchanged ({evidence}); the change sits in {changed_span} ({changed}).").format(
+        unchanged=_("Layer 0 is") if k == 1 else _("Layers 0-{last} are").format(last=k - 1), evidence=evidence,
+        changed_span=_span(k, L - 1), changed=changed)
 
 
 def heads_rows(js: np.ndarray | None) -> list[tuple[int, int, float]]:

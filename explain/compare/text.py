@@ -13,6 +13,7 @@ its fine-tuned version in the same terms: per-head attention change and per-laye
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from explain.errors import InputError
 from explain.i18n import _
 from explain.models.checkpoint import ModelBundle
 from explain.run import ModelRun, _frozen, run_model
+
+if TYPE_CHECKING:  # Captum is imported only when attributions are asked for
+    from explain.attribution.methods import Attribution
 
 CLASSIFICATION_TASKS = ("sequence-classification", "token-classification")
 
@@ -188,8 +192,8 @@ class AttributionComparison:
         same_target: both explain the same class (same label set); else each explains its own prediction.
     """
 
-    a: object  # explain.attribution.methods.Attribution
-    b: object
+    a: Attribution
+    b: Attribution
     spearman: float
     same_target: bool
 
