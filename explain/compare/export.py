@@ -62,7 +62,8 @@ def summary(c: TextComparison | DatasetComparison) -> str:
         return _("A and B have different depths; see the layer-by-layer CKA matrix.")
     k = unchanged_prefix(c)
     if k == L:
-        return _("A and B are the same here: every head's attention and every layer's output are equal.")
+        return _("Every head's attention and every layer's output are equal in A and B: whatever differs, if "
+                 "anything, sits in the heads on top of the encoder (pooler, classifier).")
     layers = list(range(k, L))
     if len(layers) > 4:  # the first changed layer and the last two tell the story
         layers = [layers[0], None, *layers[-2:]]
