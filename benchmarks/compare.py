@@ -85,11 +85,11 @@ def measure(quick: bool = False) -> dict:
             median_ms(lambda m=method: compare_attributions(a, heads, text, method=m), 1 if quick else 3).value)
     loads.append(os.getloadavg()[0])
 
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     d = compare_dataset(a, b, reviews, compat=compat)
-    data_s = time.perf_counter() - t
+    data_s, data_cpu = time.perf_counter() - t, time.process_time() - cpu
     put(f"data set: {len(reviews)} held-out reviews, batched", data_s * 1e3, tokens=d.n_tokens,
-        rows_per_s=round(len(reviews) / data_s, 1))
+        rows_per_s=round(len(reviews) / data_s, 1), cpu_ms=round(data_cpu * 1e3))
     anchor_rows = reviews[:60] if quick else reviews
     t = time.perf_counter()
     for review in anchor_rows:
