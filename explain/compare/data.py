@@ -103,7 +103,7 @@ def _jsonl_as_csv(raw: bytes) -> bytes:
             continue
         try:
             row = json.loads(line)
-        except ValueError as err:
+        except json.JSONDecodeError as err:
             raise InputError(_("Line {n} is not valid JSON ({err}).").format(n=n, err=err.msg)) from None
         if not isinstance(row, dict) or "text" not in row:
             raise InputError(_("Line {n} has no \"text\" field: each line needs {{\"text\": ...}}.").format(n=n))
