@@ -56,8 +56,9 @@ def _layout(fig, title: str | None, height: int, **extra):
 def js_grid(js: np.ndarray, *, title: str | None = None, selected: tuple[int, int] | None = None):
     """A clickable layer x head grid of Jensen-Shannon divergences (L, H), bits in [0, 1].
 
-    Drawn as a scatter of squares (plotly heatmaps do not report clicks as selections); each point's
-    customdata is [layer, head]. The colour scale starts at 0, so unchanged heads are white.
+    Drawn as a scatter of squares (plotly heatmaps do not report clicks as selections): a clicked
+    point's x is the head and y the layer (Streamlit hands customdata back as a dict {"0": layer,
+    "1": head}, not a list). The colour scale starts at 0, so unchanged heads are white.
     """
     import plotly.graph_objects as go
 
