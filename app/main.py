@@ -24,6 +24,7 @@ page = st.navigation(
         st.Page(VIEWS / "masked.py", title="Masked-token predictions", icon=":material/theater_comedy:", url_path="masked"),
         st.Page(VIEWS / "attributions.py", title="Attributions", icon=":material/explore:", url_path="attributions"),
         st.Page(VIEWS / "train.py", title="Train a head", icon=":material/model_training:", url_path="train"),
+        st.Page(VIEWS / "compare.py", title="Compare two models", icon=":material/compare:", url_path="compare"),
     ]
 )
 st.session_state["choice"] = sidebar()

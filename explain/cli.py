@@ -16,7 +16,9 @@ from explain.errors import BertLensError
 from explain.i18n import language, normalize_language
 
 # command -> (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "compare": ("explain.compare.cli", "what fine-tuning changed: models A and B side by side, per text and over a data set"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -37,12 +37,14 @@ def read_labelled_csv(
     min_per_class: int = 10,
     max_classes: int = 50,
     seed: int = 0,
+    require_label: bool = True,
 ) -> LabelledData:
     """Read a CSV with columns `text` and `label` (any case, any order, other columns ignored).
 
     Accepts raw bytes, a path, or a binary file object (e.g. a Streamlit upload). Commas, semicolons
     or tabs as separators; quoted fields may hold commas, quotes and newlines. Over `max_rows`
     rows, a seeded random sample of `max_rows` is kept (with a notice), so no class is cut off.
+    With `require_label=False`, the label column is optional and its values are not checked as classes.
 
     Raises:
         InputError: too large, not UTF-8, no text/label column, empty texts or labels, fewer than 2
@@ -52,17 +54,18 @@ def read_labelled_csv(
     text = _decode(raw)
     if not text.strip():
         raise InputError("The CSV file is empty: it needs a header row 'text,label' and one row per example.")
-    delimiter = _delimiter(text)
+    delimiter = _delimiter(text, require_label)
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(rows)
         names = [h.strip().lower() for h in header]
-        if "text" not in names or "label" not in names:
+        if "text" not in names or ("label" not in names and require_label):
             found = ", ".join(f"'{h.strip()}'" for h in header if h.strip()) or "none"
-            raise InputError(f"The CSV needs a 'text' and a 'label' column; its header has {found}.")
-        ti, li = names.index("text"), names.index("label")
+            needs = "a 'text' and a 'label' column" if require_label else "a 'text' column"
+            raise InputError(f"The CSV needs {needs}; its header has {found}.")
+        ti, li = names.index("text"), names.index("label") if "label" in names else None
         data = [
-            (r[ti] if ti < len(r) else "", r[li] if li < len(r) else "", rows.line_num)
+            (r[ti] if ti < len(r) else "", r[li] if li is not None and li < len(r) else "", rows.line_num)
             for r in rows
             if any(c.strip() for c in r)
         ]
@@ -75,7 +78,7 @@ def read_labelled_csv(
     if empty:
         rows_have = "1 row has" if len(empty) == 1 else f"{len(empty)} rows have"
         raise InputError(f"{rows_have} an empty text (lines {_lines(empty)}): fill them in or remove them.")
-    unlabelled = [line for t, l, line in data if not l.strip()]
+    unlabelled = [line for t, l, line in data if not l.strip()] if li is not None else []
     if unlabelled:
         raise InputError(
             f"{len(unlabelled)} rows have no label (lines {_lines(unlabelled)}): fill them in or remove them."
@@ -85,8 +88,10 @@ def read_labelled_csv(
         notices.append(f"The file has {len(data):,} rows; a random sample of {max_rows:,} is used.")
         data = [data[i] for i in keep]
     texts = tuple(t.strip() for t, _, _ in data)
-    labels = tuple(l.strip() for _, l, _ in data)
+    labels = tuple(l.strip() for _, l, _ in data) if li is not None else ()
     classes = tuple(dict.fromkeys(labels))
+    if not require_label:  # labels are optional and not checked as classes
+        return LabelledData(texts=texts, labels=labels, classes=classes, notices=tuple(notices))
     if len(classes) < 2:
         raise InputError(f"Every row has the label '{classes[0]}': a classifier needs at least 2 different labels.")
     if len(classes) > max_classes:
@@ -107,14 +112,14 @@ def read_labelled_csv(
     return LabelledData(texts=texts, labels=labels, classes=classes, notices=tuple(notices))
 
 
-def _delimiter(text: str) -> str:
-    """The first of , ; tab whose header row holds both a text and a label column (default ,)."""
+def _delimiter(text: str, require_label: bool = True) -> str:
+    """The first of , ; tab whose header row holds a text and (if required) a label column (default ,)."""
     for delimiter in (",", ";", "\t"):
         try:
             header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
         except (csv.Error, StopIteration):
             continue
-        if {"text", "label"} <= {h.strip().lower() for h in header}:
+        if ({"text", "label"} if require_label else {"text"}) <= {h.strip().lower() for h in header}:
             return delimiter
     return ","
 
