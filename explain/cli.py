@@ -16,7 +16,9 @@ from explain.errors import BertLensError
 from explain.i18n import language, normalize_language
 
 # command -> (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "prefetch": ("explain.models.prefetch", "store real BERT models in the local Hugging Face cache, for offline use"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
