@@ -121,7 +121,13 @@ def prefetch(repo_id: str, cache_dir: str | Path | None = None) -> CachedModel:
     unknown, when the model has no safetensors weights, or when it is not a BERT-family encoder.
     """
     from huggingface_hub import hf_hub_download, snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
 
     from explain.models.checkpoint import _hub_unreachable
 
@@ -138,10 +144,18 @@ def prefetch(repo_id: str, cache_dir: str | Path | None = None) -> CachedModel:
         folder = Path(snapshot_download(repo_id, cache_dir=cache_dir, allow_patterns=list(PREFETCH_PATTERNS)))
     except ModelLoadError:
         raise
+    except GatedRepoError:
+        raise ModelLoadError(
+            _("'{id}' is gated on the hub: log in (`hf auth login`) and accept its terms on its page first.").format(
+                id=repo_id
+            )
+        ) from None
     except RepositoryNotFoundError:
         raise ModelLoadError(_("'{id}' is not a model on the Hugging Face hub: check the id.").format(id=repo_id)) from None
     except LocalEntryNotFoundError:
         raise ModelLoadError(offline_message()) from None
+    except EntryNotFoundError:
+        raise ModelLoadError(_("'{id}' has no config.json: it is not a transformers model.").format(id=repo_id)) from None
     except (HfHubHTTPError, OSError, ValueError) as err:
         raise ModelLoadError(
             _("Downloading '{id}' failed ({error}); try again.").format(id=repo_id, error=str(err).splitlines()[0][:200])
