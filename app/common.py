@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from explain import DEFAULT_MODEL, BertLensError, ModelBundle, ModelRun, builtin_models, load_model, run_model
-from explain.i18n import LANGUAGES, normalize_language
+from explain.i18n import LANGUAGES, _, normalize_language
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 CUSTOM = "Other: hub id or local folder…"
@@ -27,6 +27,20 @@ def get_bundle(spec: str) -> ModelBundle:
 def get_run(spec: str, text: str, pair: str | None) -> ModelRun:
     """One forward pass per (model, text, pair), shared by every view; ModelRun arrays are read-only."""
     return run_model(get_bundle(spec), text, pair)
+
+
+def cached_hub_models() -> list[str]:
+    """Hub ids of the BERT-family models in the local Hugging Face cache (loadable offline)."""
+    from huggingface_hub import constants
+
+    return _cached_hub_models(str(constants.HF_HUB_CACHE))
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def _cached_hub_models(cache_folder: str) -> list[str]:
+    from explain.models.hub_cache import cached_model_ids
+
+    return [m for m in cached_model_ids(cache_folder) if m not in builtin_models()]
 
 
 @st.cache_data(show_spinner=False)
@@ -55,7 +69,7 @@ def _init_state() -> None:
     if st.session_state.get("_init"):
         return
     params = st.query_params
-    names = list(builtin_models())
+    names = [*builtin_models(), *cached_hub_models()]
     model = params.get("model", DEFAULT_MODEL)
     if model in names:
         st.session_state["model.choice"] = model
@@ -85,7 +99,9 @@ def sidebar() -> Choice:
     _init_state()
     with st.sidebar:
         st.selectbox("Language / 语言", list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
-        st.selectbox("Model", [*builtin_models(), CUSTOM], key="model.choice")
+        cached = cached_hub_models()
+        st.selectbox("Model", [*builtin_models(), *cached, CUSTOM], key="model.choice",
+                     format_func=lambda m: _("{model} (cached)").format(model=m) if m in cached else m)
         spec = st.session_state["model.choice"]
         if spec == CUSTOM:
             spec = st.text_input(

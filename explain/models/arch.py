@@ -69,6 +69,15 @@ def self_attention_of(model: nn.Module, layer: int) -> nn.Module:
     return block.attention if hasattr(block, "sa_layer_norm") else block.attention.self
 
 
+def attention_output_of(model: nn.Module, layer: int) -> tuple[nn.Linear, nn.LayerNorm]:
+    """W^O (the projection applied to the heads' concatenation) and the LayerNorm that follows the
+    residual sum: BERT's attention.output.{dense, LayerNorm}, DistilBERT's out_lin and sa_layer_norm."""
+    block = layers_of(model)[layer]
+    if hasattr(block, "sa_layer_norm"):  # DistilBERT
+        return block.attention.out_lin, block.sa_layer_norm
+    return block.attention.output.dense, block.attention.output.LayerNorm
+
+
 def mlm_head_of(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor] | None:
     """The masked-LM head, mapping hidden states (..., D) to vocabulary logits (..., V), or None."""
     if hasattr(model, "cls") and hasattr(model.cls, "predictions"):  # BertForMaskedLM / ForPreTraining
