@@ -95,6 +95,12 @@ def test_every_page_with_the_folder_as_model(family_checkpoints, ck_id):
             at.selectbox(key="attr.method").select(method)
             ok(at.run(), method)
             assert at.get("plotly_chart"), method
+        at.toggle(key="attr.by_word").set_value(True)  # pieces merged into words (## or Ġ markers)
+        at.radio(key="attr.features").set_value("word")  # LIME, the last method, on words
+        ok(at.run(), "by word")
+        bars = [c for c in charts(at) if c["data"] and c["data"][0].get("name") == "LIME"]
+        words = [w.replace("\u200b", "") for w in bars[0]["data"][0]["x"]]
+        assert "animal" in words and "street" in words, words
         for view in ATTRIBUTION_VIEWS:
             at.session_state["attr.view"] = view
             ok(at.run(), view)
