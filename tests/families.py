@@ -122,6 +122,29 @@ def bpe_tokenizer(pad_first: bool = False) -> PreTrainedTokenizerFast:
     return tok
 
 
+def sentencepiece_tokenizer() -> PreTrainedTokenizerFast:
+    """A SentencePiece-style Unigram tokenizer ("▁" marks a word start), as real XLM-R and CamemBERT have."""
+    from tokenizers import AddedToken, SentencePieceUnigramTokenizer
+    from tokenizers.processors import TemplateProcessing
+
+    sp = SentencePieceUnigramTokenizer()
+    specials = ["<s>", "<pad>", "</s>", "<unk>", AddedToken("<mask>", lstrip=True, special=True)]
+    sp.train_from_iterator(CORPUS, vocab_size=300, special_tokens=specials, unk_token="<unk>", show_progress=False)
+    ends = [("<s>", sp.token_to_id("<s>")), ("</s>", sp.token_to_id("</s>"))]
+    sp.post_processor = TemplateProcessing(single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=ends)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=sp._tokenizer,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+        model_max_length=MAX_POSITIONS,
+    )
+
+
 def wordpiece_tokenizer():
     """The default model's bert-base-uncased WordPiece."""
     return AutoTokenizer.from_pretrained(default_encoder_dir(), local_files_only=True, model_max_length=MAX_POSITIONS)

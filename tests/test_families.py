@@ -332,3 +332,33 @@ def test_roberta_positions_follow_the_checkpoints_pad_id(tmp_path):
     np.testing.assert_allclose(run.hidden_states, torch.stack(out.hidden_states)[:, 0].numpy(), atol=1e-5)
     long = run_model(bundle, "word " * 200)
     assert long.num_tokens == MAX_POSITIONS and long.position_ids.max() < bundle.config.max_position_embeddings
+
+
+@pytest.mark.parametrize("family", ["xlm-roberta", "camembert"])
+def test_sentencepiece_tokenizer_of_real_xlmr_and_camembert(tmp_path, family):
+    """Real XLM-R and CamemBERT tokenize with SentencePiece ("▁" word starts), not byte-level BPE."""
+    from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification
+
+    from explain import load_model
+    from explain.attribution.methods import merge_words
+    from tests.families import family_config, sentencepiece_tokenizer
+
+    tok = sentencepiece_tokenizer()
+    for head, cls, extra in (("mlm", AutoModelForMaskedLM, {}), ("seq", AutoModelForSequenceClassification,
+                                                                {"num_labels": 2})):
+        (tmp_path / head).mkdir()
+        tok.save_pretrained(tmp_path / head)
+        torch.manual_seed(0)
+        cls.from_config(family_config(family, len(tok), tok.pad_token_id, **extra)).save_pretrained(tmp_path / head)
+    clf, mlm = load_model(str(tmp_path / "seq")), load_model(str(tmp_path / "mlm"))
+    run = run_model(clf, TEXT, PAIR)
+    _, out = own_forward(clf)
+    assert any(t.startswith("▁") for t in run.tokens) and run.segment[-1] == 1
+    np.testing.assert_allclose(run.head_logits, out.logits[0].numpy(), atol=1e-5)
+    a = attribute(clf, TEXT, method="ig")
+    assert abs(a.delta) < 0.05 * abs(a.target_score - a.baseline_score)
+    words = merge_words(a).words
+    assert "animal" in words and "street" in words and "▁" not in "".join(words)
+    fm = fill_mask(mlm, run_model(mlm, masked_text(mlm)))
+    assert len(fm.positions) == 1 and fm.top_probs[0, 0] > 0
+    assert len(pseudo_log_likelihood(mlm, TEXT).log_probs) == run_model(mlm, TEXT).num_tokens - 2
