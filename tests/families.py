@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import (
     AutoConfig,
@@ -22,6 +23,7 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
+from explain.models.arch import embeddings_of, encoder_of
 from explain.models.heads import default_encoder_dir
 
 FAMILIES = ("bert", "roberta", "xlm-roberta", "camembert", "distilbert", "electra")
@@ -73,6 +75,18 @@ class Checkpoint:
     @property
     def classifies(self) -> bool:
         return self.head in ("seq", "tok")
+
+
+def embedding_output_from_parts(bundle, run) -> np.ndarray:
+    """LayerNorm(word + position + segment) of a run's three parts, projected as ELECTRA does: (T, hidden).
+
+    Equal to the model's first hidden state when the parts are the ones the model added up."""
+    encoder = encoder_of(bundle.model)
+    with torch.no_grad():
+        out = embeddings_of(bundle.model).LayerNorm(torch.from_numpy(run.word_part + run.position_part + run.type_part))
+        if hasattr(encoder, "embeddings_project"):  # ELECTRA: embedding size -> hidden size
+            out = encoder.embeddings_project(out)
+    return out.numpy()
 
 
 def family_config(family: str, vocab_size: int, pad_id: int, **extra):

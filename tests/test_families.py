@@ -23,9 +23,16 @@ from explain.attribution.faithfulness import completeness, faithfulness_curves
 from explain.attribution.methods import METHODS, attribute, head_importance, layer_attributions, score_with_head_gates
 from explain.embeddings import embedding_parts
 from explain.mlm import fill_mask, layer_lens, next_sentence_probability, pseudo_log_likelihood
-from explain.models.arch import embeddings_of, encoder_of
+from explain.models.arch import embeddings_of
 from explain.positions import learned_positions, token_type_table
-from tests.families import BPE_FAMILIES, FAMILY_HEADS, MAX_POSITIONS, SEQ_LABELS, TOK_LABELS
+from tests.families import (
+    BPE_FAMILIES,
+    FAMILY_HEADS,
+    MAX_POSITIONS,
+    SEQ_LABELS,
+    TOK_LABELS,
+    embedding_output_from_parts,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks:UserWarning")
 
@@ -94,14 +101,7 @@ def test_embedding_parts_add_up_to_the_models_embedding_output(family_bundle, fa
     run = run_model(bundle, TEXT, PAIR)
     offset = 2 if family in BPE_FAMILIES else 0
     np.testing.assert_array_equal(run.position_ids, np.arange(run.num_tokens) + offset)
-    emb = embeddings_of(bundle.model)
-    norm = emb.LayerNorm
-    summed = torch.from_numpy(run.word_part + run.position_part + run.type_part)
-    with torch.no_grad():
-        first = norm(summed)
-        if hasattr(encoder_of(bundle.model), "embeddings_project"):  # ELECTRA: embedding size 16 -> hidden 32
-            first = encoder_of(bundle.model).embeddings_project(first)
-    np.testing.assert_allclose(first.numpy(), run.hidden_states[0], atol=1e-5)
+    np.testing.assert_allclose(embedding_output_from_parts(bundle, run), run.hidden_states[0], atol=1e-5)
     parts = embedding_parts(run)
     assert np.all(parts.word > 0) and np.all(parts.position > 0)
     assert (token_type_table(bundle) is None) == (family == "distilbert")
@@ -269,7 +269,8 @@ def test_layer_attributions_faithfulness_and_head_importance(family_bundle, ck_i
     assert la.scores.shape == (3, T)
     gap = la.target_score - la.baseline_score
     assert abs(gap) > 1e-3 and np.all(np.abs(la.deltas) < tolerance * abs(gap)), la.deltas
-    cond = layer_attributions(bundle, TEXT, PAIR, method="conductance", token_index=token_index, n_steps=conductance_steps)
+    cond = layer_attributions(bundle, TEXT, PAIR, method="conductance", token_index=token_index,
+                              n_steps=conductance_steps)
     assert np.all(np.abs(cond.deltas) < tolerance * abs(gap)), cond.deltas
 
     importance = head_importance(bundle, TEXT, PAIR, token_index=token_index, signed=True)
@@ -304,11 +305,7 @@ def test_a_typed_pad_token_keeps_its_place(family_bundle, family):
     run = run_model(bundle, text)
     assert bundle.tokenizer.pad_token in run.tokens
     np.testing.assert_allclose(run.head_logits, prepare(bundle, text).logits, atol=1e-5)
-    with torch.no_grad():
-        first = embeddings_of(bundle.model).LayerNorm(torch.from_numpy(run.word_part + run.position_part + run.type_part))
-        if hasattr(encoder_of(bundle.model), "embeddings_project"):
-            first = encoder_of(bundle.model).embeddings_project(first)
-    np.testing.assert_allclose(first.numpy(), run.hidden_states[0], atol=1e-5)
+    np.testing.assert_allclose(embedding_output_from_parts(bundle, run), run.hidden_states[0], atol=1e-5)
 
 
 def test_roberta_positions_follow_the_checkpoints_pad_id(tmp_path):

@@ -14,7 +14,6 @@ from unittest import mock
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,9 +22,9 @@ from explain import BertLensError, run_model
 from explain.attention.maps import head_map, rollout
 from explain.attribution.methods import attribute
 from explain.mlm import fill_mask, layer_lens, mask_positions, next_sentence_probability, pseudo_log_likelihood
-from explain.models.arch import embeddings_of, encoder_of
 from explain.models.heads import HEADS_DIR, load_head
 from explain.run import MAX_TEXT_CHARS
+from tests.families import embedding_output_from_parts
 from tests.helpers import open_app
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks:UserWarning")
@@ -83,11 +82,7 @@ def test_run_model_works_or_says_why(family_bundle, ck_id, text, text_pair):
     np.testing.assert_allclose(run.attentions.sum(-1), 1.0, atol=1e-5)
     assert run.position_ids.max() < bundle.config.max_position_embeddings
     # the three parts add up to the model's own embedding output, whatever tokens were typed
-    with torch.no_grad():
-        first = embeddings_of(bundle.model).LayerNorm(torch.from_numpy(run.word_part + run.position_part + run.type_part))
-        if hasattr(encoder_of(bundle.model), "embeddings_project"):
-            first = encoder_of(bundle.model).embeddings_project(first)
-    np.testing.assert_allclose(first.numpy(), run.hidden_states[0], atol=1e-4)
+    np.testing.assert_allclose(embedding_output_from_parts(bundle, run), run.hidden_states[0], atol=1e-4)
     if run.head_logits is not None:
         assert np.all(np.isfinite(run.head_logits))
 

@@ -33,7 +33,7 @@ class Arch:
 
     @property
     def position_offset(self) -> int:
-        """RoBERTa-like models number positions from padding_idx + 1 (2 with their usual pad id 1), the others from 0."""
+        """RoBERTa-like models number positions from padding_idx + 1 (2 for their usual pad id 1), others from 0."""
         return self.padding_idx + 1 if self.model_type in _ROBERTA_LIKE else 0
 
 
