@@ -136,8 +136,10 @@ def test_every_attention_view_and_the_math_of_every_head(family_bundle, ck_id):
     np.testing.assert_allclose(stats["cls"], run.attentions[..., 0].mean(-1), atol=1e-6)
     roll = rollout(run.attentions)
     np.testing.assert_allclose(roll.sum(-1), 1.0, atol=1e-9)
-    flow = attention_flow(run.attentions)
-    assert flow.shape == (T, T) and np.all(flow >= 0)
+    short = run_model(bundle, "The animal was tired.")  # flow is T^2 max-flow problems: a short text
+    flow = attention_flow(short.attentions)
+    assert flow.shape == (short.num_tokens,) * 2 and np.all(flow >= 0)
+    assert flow.max() <= 1 + 1e-5  # no more than a token's whole attention can flow through one path
     viewer = attention_viewer_html(run, layer=1, head=2)
     assert viewer.bytes > 0 and _json_for_script(bundle.tokenizer.cls_token) in viewer.html
     for view in ("head", "model"):

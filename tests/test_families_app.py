@@ -17,8 +17,8 @@ from tests.helpers import decode_plotly, open_app, set_text
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks:UserWarning")
 
-TEXT = "The animal didn't cross the street because it was too tired."
-PAIR = "It was late."
+TEXT = "The animal was too tired to cross the street."  # short: the pages' work, flow included, stays small
+PAIR = "It slept."
 ALL = [f"{f}-{h}" for f, heads in FAMILY_HEADS.items() for h in heads]
 ATTENTION_VIEWS = ["One head", "All heads", "Head statistics", "Rollout & flow", "bertviz", "The math"]
 EMBEDDING_VIEWS = ["This sentence", "Learned vs sinusoidal positions", "Segments", "Similarity across layers"]
@@ -91,7 +91,8 @@ def test_every_page_with_the_folder_as_model(family_checkpoints, ck_id):
         assert at.metric[0].label == "Prediction"
         methods = at.selectbox(key="attr.method").options
         assert len(methods) == 7
-        for method in methods:
+        # every method on sequence heads; token heads (same page code, one token explained) the cheap two and LIME
+        for method in methods if ck.head == "seq" else ["Saliency", "Occlusion", "LIME"]:
             at.selectbox(key="attr.method").select(method)
             ok(at.run(), method)
             assert at.get("plotly_chart"), method

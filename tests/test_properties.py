@@ -137,7 +137,7 @@ def test_default_model_attention_rows_sum_to_one(default_bundle, text, text_pair
 
 
 @settings(max_examples=FEW, suppress_health_check=FIXTURES)
-@given(words=st.lists(st.one_of(st.sampled_from(WORDS), st.text(min_size=1, max_size=8)), min_size=1, max_size=20),
+@given(words=st.lists(st.one_of(st.sampled_from(WORDS), st.text(min_size=1, max_size=5)), min_size=1, max_size=10),
        baseline=st.sampled_from(["pad", "mask", "zero"]))
 def test_integrated_gradients_is_complete_on_the_sentiment_head(sentiment, words, baseline):
     """sum(scores) = f(x) - f(baseline) within 5 % (or 1e-3 when the two scores almost agree), 50 steps."""
