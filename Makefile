@@ -17,8 +17,9 @@ run:
 test:
 	$(BIN)/python -m pytest
 
+# make bench BENCH_ARGS=--quick for the one-minute run; see `python benchmarks/run.py --help`.
 bench:
-	$(BIN)/python -m explain.bench
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 # Extract every _()/N_()/ngettext() string, merge it into the catalogues, compile them (.mo is committed).
 LOCALES = explain/locale

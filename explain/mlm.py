@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from explain.errors import InputError
+from explain.i18n import _
 from explain.models.arch import encoder_of, mlm_head_of
 from explain.models.checkpoint import ModelBundle
 from explain.run import ModelRun, encode
@@ -85,6 +86,18 @@ def vocab_probs(bundle: ModelBundle, hidden: np.ndarray) -> np.ndarray:
         return torch.softmax(logits.double(), dim=-1).numpy()
 
 
+def _check_top_k(bundle: ModelBundle, top_k) -> int:
+    """top_k as an int from 1 to the vocabulary size, else InputError."""
+    vocab = int(bundle.config.vocab_size)
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= vocab:
+        raise InputError(
+            _("The number of predictions must be a whole number from 1 to {vocab}; got {value!r}.").format(
+                vocab=vocab, value=top_k
+            )
+        )
+    return int(top_k)
+
+
 def mask_positions(bundle: ModelBundle, run: ModelRun) -> np.ndarray:
     """Positions holding the mask token, typed or requested."""
     mask_id = bundle.tokenizer.mask_token_id
@@ -93,6 +106,7 @@ def mask_positions(bundle: ModelBundle, run: ModelRun) -> np.ndarray:
 
 def fill_mask(bundle: ModelBundle, run: ModelRun, top_k: int = 10) -> FillMask:
     """Top-k tokens at every mask of the run. Raises InputError when the text has no mask."""
+    top_k = _check_top_k(bundle, top_k)
     positions = mask_positions(bundle, run)
     if len(positions) == 0:
         raise InputError(
@@ -115,6 +129,7 @@ def layer_lens(bundle: ModelBundle, run: ModelRun, position: int, top_k: int = 5
 
     `target_id` defaults to the original token when the position was masked on request.
     """
+    top_k = _check_top_k(bundle, top_k)
     if not 0 <= position < run.num_tokens:
         raise InputError(f"Position {position} is outside the {run.num_tokens} tokens.")
     if target_id is None and position in run.masked:
@@ -155,6 +170,7 @@ def pseudo_log_likelihood(bundle: ModelBundle, text: str, text_pair: str | None 
     rows = torch.arange(len(positions))
     batch[rows, positions] = bundle.tokenizer.mask_token_id
     extra = {k: enc[k].expand(len(positions), -1) for k in ("token_type_ids",) if k in enc and bundle.arch.has_token_types}
+    extra["position_ids"] = (torch.arange(T) + bundle.arch.position_offset).expand(len(positions), -1)
     chunk = max(1, _PLL_CHUNK_ELEMENTS // (bundle.num_heads * T * T))
     log_probs = []
     with torch.inference_mode():

@@ -133,8 +133,9 @@ def run_model(
     token_types = enc.get("token_type_ids")
     if token_types is None:
         token_types = torch.zeros_like(ids)
+    # Explicit positions: RoBERTa-like models would otherwise skip a typed pad token when they count.
     position_ids = torch.arange(T).unsqueeze(0) + arch.position_offset
-    model_inputs = {"input_ids": ids, "attention_mask": enc["attention_mask"]}
+    model_inputs = {"input_ids": ids, "attention_mask": enc["attention_mask"], "position_ids": position_ids}
     if arch.has_token_types:
         model_inputs["token_type_ids"] = token_types
 

@@ -25,6 +25,7 @@ class Arch:
     query: str  # attribute of the self-attention module holding W_q
     key: str
     value: str
+    padding_idx: int = 1  # the pad token id, which RoBERTa-like position tables are laid out around
 
     @property
     def has_token_types(self) -> bool:
@@ -32,20 +33,22 @@ class Arch:
 
     @property
     def position_offset(self) -> int:
-        """RoBERTa numbers positions from padding_idx + 1 (= 2), the others from 0."""
-        return 2 if self.model_type in _ROBERTA_LIKE else 0
+        """RoBERTa-like models number positions from padding_idx + 1 (2 for their usual pad id 1), others from 0."""
+        return self.padding_idx + 1 if self.model_type in _ROBERTA_LIKE else 0
 
 
-def arch_of(model_type: str) -> Arch:
-    """The adapter for a `config.model_type`; raises ValueError for families BERT Lens does not read."""
+def arch_of(model_type: str, padding_idx: int | None = None) -> Arch:
+    """The adapter for a `config.model_type` (and its `pad_token_id`, which sets RoBERTa's first position);
+    raises ValueError for families BERT Lens does not read."""
     if model_type not in SUPPORTED_MODEL_TYPES:
         raise ValueError(
             f"BERT Lens explains BERT-family encoders ({', '.join(SUPPORTED_MODEL_TYPES)}); "
             f"this checkpoint is a '{model_type}' model."
         )
+    pad = 1 if padding_idx is None else int(padding_idx)
     if model_type == "distilbert":
-        return Arch(model_type, query="q_lin", key="k_lin", value="v_lin")
-    return Arch(model_type, query="query", key="key", value="value")
+        return Arch(model_type, query="q_lin", key="k_lin", value="v_lin", padding_idx=pad)
+    return Arch(model_type, query="query", key="key", value="value", padding_idx=pad)
 
 
 def encoder_of(model: nn.Module) -> nn.Module:

@@ -33,6 +33,7 @@ from transformers import (
 )
 
 from explain.errors import ModelLoadError
+from explain.i18n import N_
 from explain.models.arch import Arch, arch_of, mlm_head_of, nsp_head_of
 
 transformers.utils.logging.set_verbosity_error()
@@ -47,6 +48,11 @@ _TASK_CLASSES = {
     "token-classification": AutoModelForTokenClassification,
     "encoder": AutoModel,
 }
+# Shown next to the model; shared by every session, so marked here and translated where it is shown.
+ELECTRA_DISCRIMINATOR_NOTE = N_(
+    "An ELECTRA discriminator: its head scores whether each token was replaced, which BERT Lens does not show; "
+    "the encoder is shown. ELECTRA's generator checkpoints (ElectraForMaskedLM) have a masked-LM head."
+)
 _UNSUPPORTED = " Decoders (GPT-2) and encoder-decoders (T5) are not supported."
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -79,7 +85,7 @@ class ModelBundle:
 
     @cached_property
     def arch(self) -> Arch:
-        return arch_of(self.config.model_type)
+        return arch_of(self.config.model_type, getattr(self.config, "pad_token_id", None))
 
     @property
     def num_layers(self) -> int:
@@ -154,6 +160,9 @@ def load_checkpoint(source: str, name: str | None = None, task: str | None = Non
 
     task = task or _task_from_architectures(config)
     notes: list[str] = []
+    if config.model_type == "electra" and task == "pretraining":  # ElectraForPreTraining: no MLM, no NSP
+        task = "encoder"
+        notes.append(ELECTRA_DISCRIMINATOR_NOTE)
     model, missing = _load_weights(source, local_only, task)
     if _head_missing(missing):
         notes.append(f"The checkpoint has no weights for its {task} head; showing the encoder only.")
