@@ -34,6 +34,7 @@ from transformers import (
 
 from explain.errors import ModelLoadError
 from explain.models.arch import Arch, arch_of, mlm_head_of, nsp_head_of
+from explain.models.policy import check_model_size
 
 transformers.utils.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
@@ -108,6 +109,12 @@ class ModelBundle:
     def mask_token(self) -> str | None:
         return self.tokenizer.mask_token
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the model's weights and buffers, in bytes."""
+        tensors = [*self.model.parameters(), *self.model.buffers()]
+        return sum(t.numel() * t.element_size() for t in tensors)
+
 
 def prepare_model(model: PreTrainedModel) -> PreTrainedModel:
     """Eval mode, frozen parameters, eager attention: the state every shared model is kept in."""
@@ -118,15 +125,17 @@ def prepare_model(model: PreTrainedModel) -> PreTrainedModel:
     return model
 
 
-def load_checkpoint(source: str, name: str | None = None, task: str | None = None) -> ModelBundle:
+def load_checkpoint(source: str, name: str | None = None, task: str | None = None, builtin: bool = False) -> ModelBundle:
     """Load a local checkpoint folder or a Hugging Face hub id.
 
     The head is chosen from `config.architectures` unless `task` is given; if the checkpoint lacks
     that head's weights the bare encoder is loaded instead (with a note), never a random head.
+    Unless `builtin`, the model's size (computed from config.json) must be within this server's
+    `max_parameters` (explain.settings), checked before any weights are downloaded or read.
 
     Raises:
         ModelLoadError: with a message naming the way out (not found, offline, unsupported family,
-            pickle-only weights, damaged file, ...).
+            too large for this server, pickle-only weights, damaged file, ...).
     """
     source = source.strip()
     is_folder = Path(os.path.expanduser(source)).is_dir()
@@ -153,6 +162,8 @@ def load_checkpoint(source: str, name: str | None = None, task: str | None = Non
         raise ModelLoadError(str(err) + _UNSUPPORTED) from None
 
     task = task or _task_from_architectures(config)
+    if not builtin:
+        check_model_size(config, task, source)
     notes: list[str] = []
     model, missing = _load_weights(source, local_only, task)
     if _head_missing(missing):
