@@ -21,12 +21,12 @@ from explain import (
     run_model,
 )
 from explain.cache import ByteLRU
-from explain.i18n import LANGUAGES, _, normalize_language
+from explain.i18n import LANGUAGES, N_, _, normalize_language
 from explain.models.policy import check_model_allowed, is_folder_spec
 from explain.settings import current_settings
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-CUSTOM = "Other: hub id or local folder…"  # the option's value; its label follows the settings (custom_label)
+CUSTOM = N_("Other: hub id or local folder…")  # the option's value; its label follows the settings (custom_label)
 SESSION_HEAD = "session:"  # model specs of heads kept to the session that trained them (app/views/train.py)
 DEFAULT_TEXT = "The animal didn't cross the street because it was too tired."
 MAX_INPUT_CHARS = 20_000
@@ -128,7 +128,7 @@ def custom_label() -> str:
     settings = current_settings()
     if settings.models != "any":
         return _("Other: local folder…")
-    return CUSTOM if settings.local_folders else _("Other: hub id…")
+    return _(CUSTOM) if settings.local_folders else _("Other: hub id…")
 
 
 def _model_label(option: str) -> str:

@@ -11,12 +11,12 @@ import streamlit as st
 
 from app.common import current_language, sidebar
 from explain.i18n import _, set_language
-from explain.settings import SettingsError, current_settings
+from explain.settings import SettingsError, apply_torch_threads, current_settings
 
 st.set_page_config(page_title="BERT Lens", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide")
 set_language(current_language())  # before any text is built, page titles included
 try:
-    current_settings()  # read once per process (explain.settings); a bad value stops the app with its reason
+    apply_torch_threads(current_settings())  # read once per process; a bad value stops the app with its reason
 except SettingsError as err:
     st.error(_("BERT Lens cannot start with these settings: {reason}").format(reason=err))
     st.stop()

