@@ -57,7 +57,7 @@ def hosted_page(page, hosted_url):
 
 def test_serve_py_shows_the_first_chart_and_offers_only_builtins(hosted_page, hosted_url):
     page = open_page(hosted_page, hosted_url, "attention")
-    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=90_000)  # the first run of a new server
+    expect(page.locator(".js-plotly-plot .gtitle").first).to_be_visible(timeout=90_000)  # a new server's first run
     page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").nth(1).click()
     options = page.get_by_role("option").all_text_contents()
     assert "all-MiniLM-L6-v2 (offline default)" in options
