@@ -4,7 +4,8 @@
     python benchmarks/pages.py --tokens 128 --pages attention masked --repeats 5
 
 What is timed: the sidebar's text is replaced by a new text of exactly T tokens ([CLS] and [SEP]
-included; a different text each time, so no cache answers) and the app reruns: `AppTest.run()`,
+included; a different text each time and caches emptied per page, so no cache answers) and the app
+reruns: `AppTest.run()`,
 the same script run a browser's edit triggers (forward pass, the open view's work, figures), without
 the browser's drawing. Each page is opened on its cheapest view (PAGES) after one warm-up edit.
 The goal (issue 11): at most 0.3 s at 128 tokens on the default model's pages.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import sys
 import time
@@ -100,10 +102,18 @@ def page_rerun_times(page: str, tokens: int, repeats: int = 3, setup: PageSetup 
 
 
 def _page_rerun_times(page: str, tokens: int, repeats: int, setup: PageSetup) -> PageTiming:
+    import streamlit as st
     from streamlit.testing.v1 import AppTest
     from transformers import AutoTokenizer
 
+    from app import common
     from explain.models.heads import default_encoder_dir
+
+    # Every page edits in the same texts: forget the forward passes another page cached.
+    logging.getLogger("streamlit.runtime.caching").setLevel(logging.ERROR)  # "No runtime found" outside a run
+    common.clear_caches()
+    st.cache_data.clear()
+    st.cache_resource.clear()
 
     model = setup.model or DEFAULT_MODEL
     tokenizer = AutoTokenizer.from_pretrained(default_encoder_dir(), local_files_only=True)
