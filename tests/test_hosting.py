@@ -282,3 +282,16 @@ def test_attribution_limits(tiny_classifier):
     with use_settings(max_ig_steps=10):
         assert layer_attributions(tiny_classifier, text).options["n_steps"] == 10
     assert attribute(tiny_classifier, text, method="ig").options["n_steps"] == 50
+
+
+def test_torch_threads_setting():
+    from explain.settings import apply_torch_threads
+
+    before = torch.get_num_threads()
+    try:
+        apply_torch_threads(Settings(torch_threads=1))
+        assert torch.get_num_threads() == 1
+        apply_torch_threads(Settings())  # no setting: left as it is
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

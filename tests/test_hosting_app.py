@@ -226,3 +226,19 @@ def test_the_laptop_defaults_are_unchanged():
     at = open_app()
     assert common.CUSTOM in model_labels(at)  # "Other: hub id or local folder…", as before
     assert Path(default_encoder_dir()).is_dir()
+
+
+def test_run_memory_budget_keeps_the_newest_forward_passes_within_it():
+    common.clear_caches()
+    try:
+        at = set_text(open_app(), "A first sentence here now.")
+        one_run = common.RUNS.get((DEFAULT_MODEL, "A first sentence here now.", None), lambda: None).nbytes
+        with use_settings(run_memory=int(2.5 * one_run)):
+            for text in ("A second sentence here now.", "A third sentence here now."):
+                set_text(at, text)
+            stats = common.RUNS.stats()
+            assert stats.entries == 2 and stats.bytes <= 2.5 * one_run
+            assert common.RUNS.keys() == [(DEFAULT_MODEL, "A second sentence here now.", None),
+                                          (DEFAULT_MODEL, "A third sentence here now.", None)]
+    finally:
+        common.clear_caches()
