@@ -39,8 +39,8 @@ from explain.settings import HOSTED_DEFAULTS, Settings, SettingsError, load_sett
 
 # ---- parameter count from the config, against the real models ------------------------------------
 
-SMALL = dict(vocab_size=97, hidden_size=24, num_hidden_layers=2, num_attention_heads=4, intermediate_size=40,
-             max_position_embeddings=33)
+SMALL = {"vocab_size": 97, "hidden_size": 24, "num_hidden_layers": 2, "num_attention_heads": 4,
+         "intermediate_size": 40, "max_position_embeddings": 33}
 CONFIGS = {
     "bert": lambda **kw: BertConfig(**SMALL, type_vocab_size=3, **kw),
     "roberta": lambda **kw: RobertaConfig(**SMALL, type_vocab_size=1, **kw),
@@ -72,11 +72,11 @@ def test_parameter_count_from_config_equals_the_built_model(family, task, tied):
 
 
 def test_parameter_count_of_known_checkpoints():
-    bert_base = dict(model_type="bert", vocab_size=30522, hidden_size=768, num_hidden_layers=12,
-                     intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2)
+    bert_base = {"model_type": "bert", "vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12,
+                 "intermediate_size": 3072, "max_position_embeddings": 512, "type_vocab_size": 2}
     assert parameter_count(bert_base) == 109_482_240  # bert-base-uncased's BertModel, as published
-    xl = dict(model_type="xlm-roberta", vocab_size=250880, hidden_size=2560, num_hidden_layers=36,
-              intermediate_size=10240, max_position_embeddings=514, type_vocab_size=1)
+    xl = {"model_type": "xlm-roberta", "vocab_size": 250880, "hidden_size": 2560, "num_hidden_layers": 36,
+          "intermediate_size": 10240, "max_position_embeddings": 514, "type_vocab_size": 1}
     assert human_count(parameter_count(xl, "masked-lm")) == "3.5 billion"
     bundle = load_model(DEFAULT_MODEL)  # the shipped default, from its own config.json
     config = json.loads((default_encoder_dir() / "config.json").read_text())
@@ -178,9 +178,8 @@ def _large_checkpoint(folder: Path, corrupt_weights: bool) -> Path:
 
 def test_oversized_checkpoint_is_refused_from_its_config_before_weights_are_read(tmp_path):
     folder = _large_checkpoint(tmp_path, corrupt_weights=True)
-    with use_settings(max_parameters=200_000_000):
-        with pytest.raises(ModelLoadError) as err:
-            load_checkpoint(str(folder))
+    with use_settings(max_parameters=200_000_000), pytest.raises(ModelLoadError) as err:
+        load_checkpoint(str(folder))
     assert str(err.value) == (f"'{folder}' has about 335 million parameters; this server allows at most "
                               "200 million. Choose a smaller model.")
     with use_settings(max_parameters=None), pytest.raises(ModelLoadError, match="damaged or truncated"):
