@@ -84,11 +84,13 @@ def _session_head_bundle(name: str, trained) -> ModelBundle:
     return head_bundle(trained, name)
 
 
-def get_run(spec: str, text: str, pair: str | None) -> ModelRun:
-    """One forward pass per (model, text, pair), shared by every view; ModelRun arrays are read-only."""
+def get_run(spec: str, text: str, pair: str | None, mask_positions: tuple[int, ...] = ()) -> ModelRun:
+    """One forward pass per (model, text, pair[, masked positions]), shared by every view and session,
+    within the server's `run_memory`; ModelRun arrays are read-only."""
     settings = current_settings()
     RUNS.set_limits(settings.run_memory, MAX_RUNS)
-    return RUNS.get((spec, text, pair), lambda: run_model(get_bundle(spec), text, pair))
+    key = (spec, text, pair, mask_positions) if mask_positions else (spec, text, pair)
+    return RUNS.get(key, lambda: run_model(get_bundle(spec), text, pair, mask_positions=mask_positions))
 
 
 @st.cache_data(show_spinner=False)

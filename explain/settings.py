@@ -95,12 +95,6 @@ class Settings:
                 raise SettingsError(_("{name} must be at least {low} (or 'none' for no limit); got {value}.").format(
                     name=name, low=low, value=value))
 
-    @property
-    def offers_custom_models(self) -> bool:
-        """Whether a visitor may type a model id or folder (rather than pick from a list)."""
-        return self.models == "any"
-
-
 HOSTED_DEFAULTS: Mapping[str, Any] = {
     "models": "builtin",
     "local_folders": False,

@@ -9,9 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from app import charts
-from app.common import get_bundle, load_or_stop, need_model, run_or_stop
+from app.common import get_bundle, get_run, load_or_stop, need_model, run_or_stop
 from app.render import colored_tokens
-from explain import BertLensError, run_model
+from explain import BertLensError
 from explain.i18n import N_, _
 from explain.mlm import fill_mask, layer_lens, mask_positions, next_sentence_probability, pseudo_log_likelihood
 from explain.models.catalog import builtin_models_for
@@ -21,11 +21,6 @@ st.title("Masked-token predictions")
 bundle = load_or_stop(choice.spec)
 need_model(bundle, bundle.has_mlm, "masked-language-model head", builtin_models_for("masked-lm"))
 plain = run_or_stop(choice)[1]
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
-def masked_run(spec: str, text: str, pair: str | None, positions: tuple[int, ...]):
-    return run_model(get_bundle(spec), text, pair, mask_positions=positions)
 
 
 @st.cache_data(show_spinner="Scoring every token with it masked…", max_entries=32)
@@ -42,7 +37,7 @@ chosen = st.multiselect(
     key="mlm.mask",
     max_selections=8,
 )
-run = masked_run(choice.spec, choice.text, choice.pair, tuple(sorted(chosen))) if chosen else plain
+run = get_run(choice.spec, choice.text, choice.pair, tuple(sorted(chosen))) if chosen else plain
 top_k = st.slider("Predictions per mask", 3, 20, 10, key="mlm.topk")
 
 VIEWS = {"fill": N_("Fill the mask"), "layers": N_("Layer by layer"), "surprisal": N_("Surprisal (PLL)"),
