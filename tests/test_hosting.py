@@ -156,10 +156,13 @@ def test_model_rules(tmp_path):
         check_model_allowed("roberta-base", BUILTIN, listed)
 
 
-def test_load_model_obeys_the_rules(tmp_path):
+def test_load_model_and_load_checkpoint_obey_the_rules(tmp_path):
     with use_settings(load_settings({"BERT_LENS_HOSTED": "1"})):
-        with pytest.raises(ModelLoadError, match="does not open folders"):
-            load_model(str(default_encoder_dir()))
+        for load in (load_model, load_checkpoint):
+            with pytest.raises(ModelLoadError, match="does not open folders"):
+                load(str(default_encoder_dir()))
+            with pytest.raises(ModelLoadError, match="offers only its built-in models"):
+                load("bert-base-uncased")
         assert load_model(DEFAULT_MODEL).num_layers == 6  # built-ins always load
 
 

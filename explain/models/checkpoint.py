@@ -34,7 +34,7 @@ from transformers import (
 
 from explain.errors import ModelLoadError
 from explain.models.arch import Arch, arch_of, mlm_head_of, nsp_head_of
-from explain.models.policy import check_model_size
+from explain.models.policy import check_model_allowed, check_model_size
 
 transformers.utils.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
@@ -130,14 +130,17 @@ def load_checkpoint(source: str, name: str | None = None, task: str | None = Non
 
     The head is chosen from `config.architectures` unless `task` is given; if the checkpoint lacks
     that head's weights the bare encoder is loaded instead (with a note), never a random head.
-    Unless `builtin`, the model's size (computed from config.json) must be within this server's
-    `max_parameters` (explain.settings), checked before any weights are downloaded or read.
+    Unless `builtin`, the source must be allowed by this server's settings (explain.settings: hub ids,
+    local folders) and the model's size, computed from config.json, within `max_parameters`: both are
+    checked before any weights are downloaded or read.
 
     Raises:
         ModelLoadError: with a message naming the way out (not found, offline, unsupported family,
             too large for this server, pickle-only weights, damaged file, ...).
     """
     source = source.strip()
+    if not builtin:
+        check_model_allowed(source, ())
     is_folder = Path(os.path.expanduser(source)).is_dir()
     if is_folder:
         source = os.path.expanduser(source)

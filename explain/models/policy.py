@@ -40,9 +40,10 @@ def check_model_allowed(spec: str, builtin_names: Iterable[str], settings: Setti
             ).format(spec=spec))
         return
     if s.models == "builtin":
-        raise ModelLoadError(_(
-            "This server offers only its built-in models; '{spec}' is not one of them. Choose one of: {names}."
-        ).format(spec=spec, names="; ".join(builtin)))
+        message = _("This server offers only its built-in models; '{spec}' is not one of them.").format(spec=spec)
+        if builtin:
+            message += " " + _("Choose one of: {names}.").format(names="; ".join(builtin))
+        raise ModelLoadError(message)
     if s.models == "allow-list" and spec not in s.allowed_models:
         raise ModelLoadError(_(
             "'{spec}' is not on this server's list of models. Choose a built-in model or one of: {ids}."
