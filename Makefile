@@ -12,7 +12,7 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
 run:
-	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-0} $(BIN)/streamlit run app/main.py
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-0} $(BIN)/streamlit run app/serve.py
 
 test:
 	$(BIN)/python -m pytest

@@ -5,28 +5,92 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from explain import DEFAULT_MODEL, BertLensError, ModelBundle, ModelRun, builtin_models, load_model, run_model
-from explain.i18n import LANGUAGES, _, normalize_language
+from explain import (
+    DEFAULT_MODEL,
+    BertLensError,
+    ModelBundle,
+    ModelLoadError,
+    ModelRun,
+    builtin_models,
+    load_model,
+    run_model,
+)
+from explain.cache import ByteLRU
+from explain.i18n import LANGUAGES, N_, _, normalize_language
+from explain.models.policy import check_model_allowed, is_folder_spec
+from explain.settings import current_settings
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-CUSTOM = "Other: hub id or local folder…"
+CUSTOM = N_("Other: hub id or local folder…")  # the option's value; its label follows the settings (custom_label)
+SESSION_HEAD = "session:"  # model specs of heads kept to the session that trained them (app/views/train.py)
 DEFAULT_TEXT = "The animal didn't cross the street because it was too tired."
 MAX_INPUT_CHARS = 20_000
+MAX_RUNS = 64
+
+# One cache per process, shared by every session, bounded by this server's settings (explain.settings).
+MODELS: ByteLRU[ModelBundle] = ByteLRU(lambda bundle: bundle.nbytes)
+RUNS: ByteLRU[ModelRun] = ByteLRU(lambda run: run.nbytes)
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=6)
+def clear_caches() -> None:
+    """Forget every cached model and forward pass (tests; st.cache_resource.clear() does not reach these)."""
+    MODELS.clear()
+    RUNS.clear()
+
+
+def _in_session() -> bool:
+    return get_script_run_ctx(suppress_warning=True) is not None
+
+
+def session_heads() -> dict[str, tuple[str, Any]]:
+    """Heads this session trained and keeps to itself (save_heads = "session"): spec ('session:<id>') ->
+    (name, TrainedHead). Nothing is written to disk; the model is rebuilt from the head when needed."""
+    return st.session_state.get("user_heads", {}) if _in_session() else {}
+
+
 def get_bundle(spec: str) -> ModelBundle:
-    """One shared, read-only model per spec for all sessions."""
-    return load_model(spec)
+    """One shared, read-only model per spec for all sessions, within the server's memory budget.
+
+    The server's rules are checked before the cache is looked at, so a model is only ever served
+    where it may be loaded.
+    """
+    settings = current_settings()
+    MODELS.set_limits(settings.model_memory, settings.max_models)
+    if spec.startswith(SESSION_HEAD):
+        head = session_heads().get(spec)
+        if head is None:
+            raise ModelLoadError(_(
+                "This head was trained in another session (or before the server restarted): on this server "
+                "a trained head stays with the session that trained it. Train your own on the Train page."
+            ))
+        key, load = ("head", spec), lambda: _session_head_bundle(*head)
+    else:
+        check_model_allowed(spec, builtin_models())
+        key, load = ("model", spec.strip()), lambda: load_model(spec)
+    if key in MODELS or not _in_session():
+        return MODELS.get(key, load)
+    with st.spinner(_("Loading the model…")):
+        return MODELS.get(key, load)
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def get_run(spec: str, text: str, pair: str | None) -> ModelRun:
-    """One forward pass per (model, text, pair), shared by every view; ModelRun arrays are read-only."""
-    return run_model(get_bundle(spec), text, pair)
+def _session_head_bundle(name: str, trained) -> ModelBundle:
+    from explain.training.trainer import head_bundle  # the training code loads only when a head is used
+
+    return head_bundle(trained, name)
+
+
+def get_run(spec: str, text: str, pair: str | None, mask_positions: tuple[int, ...] = ()) -> ModelRun:
+    """One forward pass per (model, text, pair[, masked positions]), shared by every view and session,
+    within the server's `run_memory`; ModelRun arrays are read-only."""
+    settings = current_settings()
+    RUNS.set_limits(settings.run_memory, MAX_RUNS)
+    key = (spec, text, pair, mask_positions) if mask_positions else (spec, text, pair)
+    return RUNS.get(key, lambda: run_model(get_bundle(spec), text, pair, mask_positions=mask_positions))
 
 
 def cached_hub_models() -> list[str]:
@@ -64,21 +128,74 @@ def current_language() -> str:
     return st.session_state["lang"]
 
 
+def model_options() -> list[str]:
+    """What the sidebar offers: built-ins, this session's heads, the server's allowed hub ids, and a
+    free-text field only when the server lets visitors name other models or folders."""
+    settings = current_settings()
+    options = [*builtin_models(), *session_heads()]
+    if settings.models == "any":
+        options += [m for m in cached_hub_models() if m not in options]
+    elif settings.models == "allow-list":
+        options += [m for m in settings.allowed_models if m not in options]
+    if settings.models == "any" or settings.local_folders:
+        options.append(CUSTOM)
+    return options
+
+
+def custom_label() -> str:
+    settings = current_settings()
+    if settings.models != "any":
+        return _("Other: local folder…")
+    return _(CUSTOM) if settings.local_folders else _("Other: hub id…")
+
+
+def _model_label(option: str) -> str:
+    if option == CUSTOM:
+        return custom_label()
+    head = session_heads().get(option)
+    if head:
+        return _("{name} (trained in this session)").format(name=head[0])
+    return _("{model} (cached)").format(model=option) if option in cached_hub_models() else option
+
+
+def _refusal(spec: str) -> str:
+    """Why the server will not load `spec` (a model named in a link it does not offer)."""
+    try:
+        if spec.startswith(SESSION_HEAD):
+            get_bundle(spec)
+        check_model_allowed(spec, builtin_models())
+    except BertLensError as err:
+        return str(err)
+    return _("'{spec}' is not one of the models this server offers.").format(spec=spec)
+
+
 def _init_state() -> None:
     """First run of a session: take model and text from the URL (shareable links), else defaults."""
     if st.session_state.get("_init"):
         return
     params = st.query_params
-    names = [*builtin_models(), *cached_hub_models()]
+    options = model_options()
     model = params.get("model", DEFAULT_MODEL)
-    if model in names:
+    settings = current_settings()
+    if model in options and model != CUSTOM:
         st.session_state["model.choice"] = model
-    else:
+    elif CUSTOM in options and (settings.models == "any" or is_folder_spec(model)):
         st.session_state["model.choice"] = CUSTOM
         st.session_state["model.custom"] = model
+    else:
+        st.session_state["model.choice"] = DEFAULT_MODEL
+        st.session_state["model.refused"] = _("The link asks for a model this server does not offer: {reason}").format(
+            reason=_refusal(model))
     st.session_state["text"] = params.get("text", DEFAULT_TEXT)[:MAX_INPUT_CHARS]
     st.session_state["pair"] = params.get("pair", "")[:MAX_INPUT_CHARS]
     st.session_state["_init"] = True
+
+
+def _custom_placeholder() -> str:
+    settings = current_settings()
+    if settings.models != "any":
+        return _("/path/to/checkpoint")
+    return "bert-base-uncased or /path/to/checkpoint" if settings.local_folders else _("bert-base-uncased")
 
 
 def _load_example() -> None:
@@ -89,6 +206,15 @@ def _load_example() -> None:
             st.session_state["pair"] = ex["pair"]
 
 
+def keep_sidebar_state() -> None:
+    """Call before st.switch_page: a page switch drops every widget's value (Streamlit keeps only the
+    widgets the browser reports, and a switch reports none), so the text, pair and language would be lost.
+    Writing them back makes them session values, which survive."""
+    for key in ("text", "pair", "lang"):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def use_model(name: str) -> None:
     """Button callback: switch the sidebar's model."""
     st.session_state["model.choice"] = name
@@ -97,17 +223,19 @@ def use_model(name: str) -> None:
 def sidebar() -> Choice:
     """Model chooser, text, optional pair and examples; mirrored into the URL."""
     _init_state()
+    options = model_options()
+    if st.session_state.get("model.choice") not in options:  # e.g. a head of this session that is gone
+        st.session_state["model.choice"] = DEFAULT_MODEL
     with st.sidebar:
         st.selectbox("Language / 语言", list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
-        cached = cached_hub_models()
-        st.selectbox("Model", [*builtin_models(), *cached, CUSTOM], key="model.choice",
-                     format_func=lambda m: _("{model} (cached)").format(model=m) if m in cached else m)
+        st.selectbox("Model", options, key="model.choice", format_func=_model_label,
+                     on_change=lambda: st.session_state.pop("model.refused", None))
         spec = st.session_state["model.choice"]
         if spec == CUSTOM:
             spec = st.text_input(
                 "Hub id or folder",
                 key="model.custom",
-                placeholder="bert-base-uncased or /path/to/checkpoint",
+                placeholder=_custom_placeholder(),
                 help="Any BERT-family encoder: a Hugging Face hub id (needs a network or a local cache) "
                 "or a local folder with config.json and model.safetensors.",
             ).strip()
@@ -119,6 +247,8 @@ def sidebar() -> Choice:
         ex = next((e for e in examples() if e["title"] == st.session_state.get("example")), None)
         if ex:
             st.caption(ex["teaches"])
+    if st.session_state.get("model.refused"):
+        st.error(st.session_state["model.refused"])
     text = st.session_state.get("text", "")
     pair = st.session_state.get("pair", "").strip() or None
     st.query_params.update({"model": spec or DEFAULT_MODEL, "text": text, "lang": st.session_state["lang"]})

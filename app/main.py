@@ -9,11 +9,44 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st
 
-from app.common import current_language, sidebar
-from explain.i18n import set_language
-
 st.set_page_config(page_title="BERT Lens", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide")
+
+
+def prefetch_plotly():
+    """On a session's first run, send a blank 10-pixel plotly chart before anything slow happens.
+
+    The browser loads Streamlit's plotly bundle (4.7 MB of JavaScript) only when the first plotly
+    chart arrives. Sent first, it loads while the server imports torch and transformers and loads
+    the model, instead of after them (measured: the first real chart appears 0.6 s after the script
+    ends instead of 3.2-4.7 s on this loaded 2-core machine). The placeholder is emptied at the end
+    of the run.
+    """
+    if st.session_state.get("_plotly_prefetched"):
+        return None
+    import plotly.graph_objects as go
+
+    st.session_state["_plotly_prefetched"] = True
+    blank = go.Figure(layout={"height": 10, "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+                              "xaxis": {"visible": False}, "yaxis": {"visible": False}})
+    slot = st.empty()
+    slot.plotly_chart(blank, config={"staticPlot": True, "displayModeBar": False}, key="main.plotly_prefetch")
+    return slot
+
+
+prefetch = prefetch_plotly()
+
+from app.common import current_language, sidebar  # torch and transformers: after the prefetch
+from explain.i18n import _, set_language
+from explain.settings import SettingsError, apply_torch_threads, current_settings
+
 set_language(current_language())  # before any text is built, page titles included
+try:
+    apply_torch_threads(current_settings())  # read once per process; a bad value stops the app with its reason
+except SettingsError as err:
+    if prefetch is not None:
+        prefetch.empty()
+    st.error(_("BERT Lens cannot start with these settings: {reason}").format(reason=err))
+    st.stop()
 
 VIEWS = Path(__file__).resolve().parent / "views"
 page = st.navigation(
@@ -27,5 +60,9 @@ page = st.navigation(
         st.Page(VIEWS / "compare.py", title="Compare two models", icon=":material/compare:", url_path="compare"),
     ]
 )
-st.session_state["choice"] = sidebar()
-page.run()
+try:
+    st.session_state["choice"] = sidebar()
+    page.run()
+finally:
+    if prefetch is not None:
+        prefetch.empty()

@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     with language(normalize_language(args.lang or os.environ.get("LANG"))):
         try:
+            from explain.settings import apply_torch_threads
+
+            apply_torch_threads()  # the server's settings (explain.settings) hold for the CLI too
             return int(importlib.import_module(args._module).run(args) or 0)
         except BertLensError as err:
             print(f"error: {err}", file=sys.stderr)

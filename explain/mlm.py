@@ -16,6 +16,7 @@ from explain.i18n import _
 from explain.models.arch import encoder_of, mlm_head_of
 from explain.models.checkpoint import ModelBundle
 from explain.run import ModelRun, encode
+from explain.settings import check_pll_tokens
 
 # Bound on batch x heads x T x T attention elements per chunk of the PLL batch (~200 MB of float32).
 _PLL_CHUNK_ELEMENTS = 50_000_000
@@ -154,7 +155,8 @@ def layer_lens(bundle: ModelBundle, run: ModelRun, position: int, top_k: int = 5
 def pseudo_log_likelihood(bundle: ModelBundle, text: str, text_pair: str | None = None) -> PseudoLikelihood:
     """Mask each word token in turn, all copies in one batch (chunked only for long inputs).
 
-    Special tokens and mask tokens typed in the text are not scored.
+    Special tokens and mask tokens typed in the text are not scored. Raises InputError when the text
+    has more tokens than this server's `max_pll_tokens` (explain.settings).
 
     Only the masked position's hidden state goes through the vocabulary projection.
     """
@@ -162,6 +164,7 @@ def pseudo_log_likelihood(bundle: ModelBundle, text: str, text_pair: str | None 
     enc, _ = encode(bundle, text, text_pair)
     ids = enc["input_ids"][0]
     T = len(ids)
+    check_pll_tokens(T)
     scored = (enc["special_tokens_mask"][0] == 0) & (ids != bundle.tokenizer.mask_token_id)
     positions = torch.nonzero(scored).flatten()
     if len(positions) == 0:

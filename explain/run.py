@@ -71,6 +71,11 @@ class ModelRun:
     def num_heads(self) -> int:
         return self.attentions.shape[1]
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the run's arrays, in bytes (attentions dominate: L x H x T x T x 4)."""
+        return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
+
 
 def check_text(text: str | None, what: str = "text") -> str:
     """The text, stripped of surrounding space; raises InputError when nothing is left to analyse."""

@@ -97,7 +97,10 @@ def one_session(text: str, start: threading.Barrier | None = None) -> dict[str, 
     at.sidebar.selectbox(key="model.choice").select(SPLADE_MODEL).run()
     at.switch_page("views/masked.py").run()
     at.multiselect(key="mlm.mask").select(2).run()
-    out["masked: fill + PLL"] = page_output(at)
+    out["masked: fill"] = page_output(at)
+    at.session_state["mlm.view"] = "surprisal"  # each view runs only when open
+    at.run()
+    out["masked: PLL"] = page_output(at)
 
     at.sidebar.selectbox(key="model.choice").select(SENTIMENT).run()
     at.switch_page("views/attributions.py").run()
@@ -157,6 +160,7 @@ def warm_up(bundles: dict) -> None:
 def clear_caches() -> None:
     st.cache_data.clear()
     st.cache_resource.clear()
+    common.clear_caches()  # the app's own model and run caches (bounded by bytes, explain.cache)
 
 
 @contextlib.contextmanager

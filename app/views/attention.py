@@ -1,16 +1,17 @@
 """Attention: one head, all heads, head statistics, rollout and flow, bertviz, and one head's arithmetic."""
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from app import charts
 from app.common import get_bundle, get_run, int_param, run_or_stop
+from explain import InputError
 from explain.attention.bertviz_offline import bertviz_html
 from explain.attention.head_math import head_arithmetic, head_weights
 from explain.attention.head_stats import STATISTICS, head_stats
 from explain.attention.maps import attention_flow, flow_seconds_estimate, head_map, restrict, rollout
 from explain.attention.viewer import attention_viewer_html
+from explain.settings import check_flow_tokens
 
 choice = st.session_state["choice"]
 bundle, run = run_or_stop(choice)
@@ -101,6 +102,8 @@ elif view == "All heads":
     st.iframe(page.html, height="content")
 
 elif view == "Head statistics":
+    import pandas as pd  # here, not at the top: the first chart of a new server does not wait for pandas
+
     stats = cached_stats(*key)
     name = st.selectbox("Statistic", list(STATISTICS), format_func=STATISTICS.get, key="attn.stat")
     st.plotly_chart(
@@ -132,8 +135,15 @@ elif view == "Rollout & flow":
         key="attn.rollout_chart",
     )
     estimate = flow_seconds_estimate(run.num_tokens, L)
+    try:
+        check_flow_tokens(run.num_tokens)
+        flow_refused = None
+    except InputError as err:
+        flow_refused = str(err)
     with right:
-        if estimate <= FLOW_AUTO_SECONDS or st.button(f"Compute attention flow (about {estimate:.0f} s)", key="attn.flow_go"):
+        if flow_refused:
+            st.info(flow_refused)
+        elif estimate <= FLOW_AUTO_SECONDS or st.button(f"Compute attention flow (about {estimate:.0f} s)", key="attn.flow_go"):
             with st.spinner("Solving max-flow problems…"):
                 flow = cached_flow(*key)
             share = flow / flow.sum(axis=1, keepdims=True)
@@ -159,6 +169,8 @@ elif view == "bertviz":
     st.iframe(page.html, height="content")
 
 else:
+    import pandas as pd
+
     calc = cached_math(*key, layer, head)
     st.latex(r"\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^{\top}}{\sqrt{d_k}}\right) V")
     st.markdown(

@@ -11,6 +11,7 @@ from explain import BertLensError
 from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves
 from explain.attribution.methods import METHODS, attribute, head_importance, layer_attributions, merge_words
 from explain.models.catalog import builtin_models_for
+from explain.settings import allowed_options, current_settings
 
 CLASSIFIER_TASKS = ("sequence-classification", "token-classification")
 CHEAP = ("ig", "saliency", "input_x_gradient", "occlusion")
@@ -21,6 +22,7 @@ bundle = load_or_stop(choice.spec)
 need_model(bundle, bundle.task in CLASSIFIER_TASKS, "classification head", builtin_models_for(*CLASSIFIER_TASKS))
 _, run = run_or_stop(choice)
 token_level = bundle.task == "token-classification"
+settings = current_settings()
 
 
 @st.cache_resource(show_spinner="Attributing…", max_entries=64)
@@ -110,9 +112,11 @@ try:
             options["baseline"] = c2.selectbox("Baseline", ["pad", "mask", "zero"], key="attr.baseline",
                                                help="What each word is compared with: [PAD], [MASK] or the zero vector.")
         if method == "ig":
-            options["n_steps"] = c3.select_slider("Steps", [10, 20, 50, 100, 200], value=50, key="attr.steps")
+            steps = allowed_options((10, 20, 50, 100, 200), settings.max_ig_steps)
+            options["n_steps"] = c3.select_slider("Steps", steps, value=min(50, steps[-1]), key="attr.steps")
         if spec.kind == "perturbation" and method != "occlusion":
-            options["n_samples"] = c3.select_slider("Samples", [64, 128, 256, 512, 1024], value=256, key="attr.samples")
+            samples = allowed_options((64, 128, 256, 512, 1024), settings.max_samples)
+            options["n_samples"] = c3.select_slider("Samples", samples, value=min(256, samples[-1]), key="attr.samples")
         if spec.kind == "perturbation":
             options["features"] = c2.radio("Features", ["token", "word"], horizontal=True, key="attr.features")
         by_word = st.toggle("Merge WordPiece pieces into words", key="attr.by_word")

@@ -1,13 +1,18 @@
-"""Masked-token predictions: fill-mask, layer by layer, surprisal (PLL), next-sentence prediction."""
+"""Masked-token predictions: fill-mask, layer by layer, surprisal (PLL), next-sentence prediction.
+
+Only the open view is computed (st.tabs would run every tab, pseudo-log-likelihood included, on
+every text edit).
+"""
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app import charts
-from app.common import get_bundle, load_or_stop, need_model, run_or_stop
+from app.common import get_bundle, get_run, load_or_stop, need_model, run_or_stop
 from app.render import colored_tokens
-from explain import BertLensError, run_model
+from explain import BertLensError
+from explain.i18n import N_, _
 from explain.mlm import fill_mask, layer_lens, mask_positions, next_sentence_probability, pseudo_log_likelihood
 from explain.models.catalog import builtin_models_for
 
@@ -15,12 +20,7 @@ choice = st.session_state["choice"]
 st.title("Masked-token predictions")
 bundle = load_or_stop(choice.spec)
 need_model(bundle, bundle.has_mlm, "masked-language-model head", builtin_models_for("masked-lm"))
-_, plain = run_or_stop(choice)
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
-def masked_run(spec: str, text: str, pair: str | None, positions: tuple[int, ...]):
-    return run_model(get_bundle(spec), text, pair, mask_positions=positions)
+plain = run_or_stop(choice)[1]
 
 
 @st.cache_data(show_spinner="Scoring every token with it masked…", max_entries=32)
@@ -37,14 +37,15 @@ chosen = st.multiselect(
     key="mlm.mask",
     max_selections=8,
 )
-run = masked_run(choice.spec, choice.text, choice.pair, tuple(sorted(chosen))) if chosen else plain
+run = get_run(choice.spec, choice.text, choice.pair, tuple(sorted(chosen))) if chosen else plain
 top_k = st.slider("Predictions per mask", 3, 20, 10, key="mlm.topk")
 
-tab_fill, tab_layers, tab_surprisal, tab_nsp = st.tabs(
-    ["Fill the mask", "Layer by layer", "Surprisal (PLL)", "Next sentence"]
-)
+VIEWS = {"fill": N_("Fill the mask"), "layers": N_("Layer by layer"), "surprisal": N_("Surprisal (PLL)"),
+         "nsp": N_("Next sentence")}
+view = st.segmented_control("View", list(VIEWS), format_func=lambda v: _(VIEWS[v]), default="fill", key="mlm.view",
+                            label_visibility="collapsed") or "fill"
 
-with tab_fill:
+if view == "fill":
     if len(mask_positions(bundle, run)) == 0:
         st.info(f"There is no {mask} yet. Type {mask} in the text where a word should go "
                 f"(e.g. 'The capital of France is {mask}.') or choose tokens to mask above.")
@@ -74,7 +75,7 @@ with tab_fill:
             st.caption("These weights come from the very model that made the predictions above"
                        + (" (with its adapted layers)." if bundle.card.get("adapted_layers") else "."))
 
-with tab_layers:
+elif view == "layers":
     candidates = list(mask_positions(bundle, run)) or words
     pos = st.selectbox("Position", candidates, format_func=lambda i: f"{i}: {run.tokens[i]}", key="mlm.lens_pos")
     lens = layer_lens(bundle, run, int(pos), top_k=5)
@@ -93,7 +94,7 @@ with tab_layers:
                                      title="Probability of the original token by layer", x_title="layer (0 = embeddings)",
                                      y_title="probability"), key="mlm.lens_chart")
 
-with tab_surprisal:
+elif view == "surprisal":
     try:
         pll = cached_pll(choice.spec, choice.text, choice.pair)
     except BertLensError as err:
@@ -110,7 +111,7 @@ with tab_surprisal:
         st.plotly_chart(charts.bars(shown, {"surprisal (bits)": pll.surprisal}, y_title="bits"), key="mlm.surprisal")
         st.caption("Salazar et al., 'Masked Language Model Scoring', ACL 2020.")
 
-with tab_nsp:
+else:
     p = next_sentence_probability(plain)
     if not bundle.has_nsp:
         st.info(f"{bundle.name} has no next-sentence-prediction head (only original BERT checkpoints such as "

@@ -2,19 +2,26 @@
 
 import io
 import re
+import uuid
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app import charts
+from app.common import SESSION_HEAD, keep_sidebar_state, session_heads
 from app.jobs import TrainingJob
 from explain import BertLensError, builtin_models
 from explain.dataset.reader import read_labelled_csv
+from explain.i18n import _
 from explain.models.heads import HEADS_DIR, user_heads_dir
+from explain.settings import current_settings
 from explain.training.trainer import TrainConfig, read_heldout, save_head
 
 MAX_ROWS = 2000
+settings = current_settings()
 
 st.title("Train a head")
 st.markdown(
@@ -35,10 +42,25 @@ def sample_csv() -> bytes:
 def _use_head(name: str) -> None:
     st.session_state["model.choice"] = name
     st.session_state["train.go_explain"] = True
+    keep_sidebar_state()
+
+
+def _session_alive():
+    """For the queue: is the session that asked for a job still open? (Skipped when its turn comes if not.)"""
+    ctx = get_script_run_ctx()
+    session_id = ctx.session_id if ctx else None
+
+    def alive() -> bool:
+        return session_id is None or not Runtime.exists() or bool(Runtime.instance().is_active_session(session_id))
+
+    return alive
 
 
 if st.session_state.pop("train.go_explain", False):
     st.switch_page("views/attributions.py")
+if settings.training_jobs == 0:
+    st.info(_("Training is turned off on this server."))
+    st.stop()
 
 source = st.radio("Data", ["Upload a CSV", "Use the sample (300 movie-review snippets)"], horizontal=True,
                   key="train.source")
@@ -75,29 +97,35 @@ max_tokens = c5.select_slider("Max tokens per text", [32, 64, 128], value=64, ke
 name = st.text_input("Name of the new head", value="My head", key="train.name", max_chars=60).strip()
 
 job: TrainingJob | None = st.session_state.get("train.job")
-running = job is not None and job.running
+active = job is not None and job.active
 start, stop = st.columns([1, 1])
-if start.button("Train", type="primary", disabled=running, key="train.start"):
+if start.button("Train", type="primary", disabled=active, key="train.start"):
     try:
         config = TrainConfig(mode=mode, top_layers=top_layers, epochs=epochs, lr=lr, max_tokens=max_tokens)
     except BertLensError as err:
         st.error(str(err))
         st.stop()
-    job = st.session_state["train.job"] = TrainingJob(data, config).start()
+    job = st.session_state["train.job"] = TrainingJob(data, config, alive=_session_alive()).start()
     st.session_state.pop("train.saved", None)
-if stop.button("Stop", disabled=job is None or not job.running, key="train.stop"):
-    job.stop.set()
+if stop.button("Stop", disabled=job is None or not job.active, key="train.stop"):
+    job.cancel()
 
 
-@st.fragment(run_every=1.0 if job is not None and job.running else None)
+@st.fragment(run_every=1.0 if job is not None and job.active else None)
 def progress_panel() -> None:
-    """Polls the job once a second: progress bar and live loss/accuracy, then the full page once it ends."""
+    """Polls the job once a second: place in the queue, progress bar and live loss/accuracy, then the
+    full page once it ends."""
     job = st.session_state.get("train.job")
     if job is None:
         return
     p = job.latest
-    if p is None:
-        st.progress(0.0, text="Starting…")
+    place = job.place
+    if place is not None:
+        st.info(_("Another head is training on this server; yours starts when it is done. "
+                  "Place in the queue: {place}.").format(place=place))
+    elif p is None:
+        if job.running:
+            st.progress(0.0, text="Starting…")
     elif p.phase == "features":
         st.progress(p.step / max(p.total, 1), text=f"Encoding texts with the frozen layers: {p.step}/{p.total}")
     else:
@@ -109,17 +137,20 @@ def progress_panel() -> None:
                                      {"loss": np.array([h.loss for h in steps]),
                                       "running accuracy": np.array([h.accuracy for h in steps])},
                                      title="Training", x_title="step", height=300), key="train.live")
-    if not job.running and st.session_state.get("train.shown") is not job:
+    if not job.active and st.session_state.get("train.shown") is not job:
         st.session_state["train.shown"] = job
         st.rerun(scope="app")
 
 
 progress_panel()
 
-if job is None or job.running:
+if job is None or job.active:
     st.stop()
 if job.error:
     st.error(job.error)
+    st.stop()
+if job.result is None:
+    st.info(_("Stopped before it started: nothing was trained."))
     st.stop()
 
 result = job.result
@@ -138,14 +169,23 @@ st.plotly_chart(charts.matrix_heatmap(np.array(m.confusion, dtype=float), m.labe
                                       value_format=".0f", zmin=0, height=300 + 30 * len(m.labels)),
                 key="train.confusion")
 
-taken = set(builtin_models())
+if settings.save_heads == "off":
+    st.info(_("This server does not keep trained heads: the numbers above are what this training achieved."))
+    st.stop()
+kept = session_heads()
+taken = set(builtin_models()) | {head_name for head_name, _head in kept.values()}
 saved = st.session_state.get("train.saved")
 if saved is None:
     if not name:
         st.info("Give the head a name to save it.")
     elif name in taken:
         st.info(f"A model called '{name}' exists already: choose another name to save this one.")
-    elif st.button("Save this head", key="train.save"):
+    elif settings.save_heads == "session" and st.button(_("Keep this head for this session"), key="train.save"):
+        spec = f"{SESSION_HEAD}{uuid.uuid4().hex[:12]}"
+        st.session_state["user_heads"] = {**kept, spec: (name, result)}
+        st.session_state["train.saved"] = spec
+        st.rerun()  # the sidebar, drawn before this page, lists the head on the next run
+    elif settings.save_heads == "shared" and st.button("Save this head", key="train.save"):
         folder = user_heads_dir() / (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "head")
         try:
             save_head(result, folder, name, {"source": "uploaded in the app", "examples": len(data.texts)},
@@ -153,8 +193,13 @@ if saved is None:
         except OSError as err:
             st.error(f"Could not save the head in '{folder}': {err.strerror or err}.")
             st.stop()
-        st.session_state["train.saved"] = saved = name
+        st.session_state["train.saved"] = name
+        st.rerun()
 if saved:
-    st.success(f"Saved as '{saved}' in {user_heads_dir()}; it is in the model list now.")
+    if saved.startswith(SESSION_HEAD):
+        st.success(_("Kept as '{name}' for this session only (nothing is saved on the server); it is in the "
+                     "model list now.").format(name=session_heads()[saved][0]))
+    else:
+        st.success(f"Saved as '{saved}' in {user_heads_dir()}; it is in the model list now.")
     st.button("Explain it on the Attributions page", on_click=_use_head, args=(saved,), type="primary",
               key="train.explain")

@@ -8,11 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import maximum_flow
 
 from explain.errors import InputError
 from explain.run import ModelRun
+from explain.settings import check_flow_tokens
 
 _FLOW_SCALE = 1_000_000  # max-flow solvers need integer capacities: weights in millionths
 
@@ -108,16 +107,20 @@ def attention_flow(attentions: np.ndarray, max_seconds: float | None = None) -> 
 
     Args:
         attentions: (L, H, T, T).
-        max_seconds: stop with InputError if the estimate exceeds this.
+        max_seconds: stop with InputError if the estimate exceeds this (or T exceeds this server's
+            `max_flow_tokens`, explain.settings).
     Returns:
         (T, T); entry [i, j] is the flow from input token j into output token i.
     """
     num_layers, _, T, _ = attentions.shape
+    check_flow_tokens(T)
     if max_seconds is not None and flow_seconds_estimate(T, num_layers) > max_seconds:
         raise InputError(
             f"Attention flow for {T} tokens would take about {flow_seconds_estimate(T, num_layers):.0f} s; "
             "shorten the text or start it on demand."
         )
+    from scipy.sparse.csgraph import maximum_flow  # imported here: the attention page starts without SciPy
+
     graph = _flow_graph(residual_attention(attentions))
     top = num_layers * T
     flow = np.zeros((T, T))
@@ -127,7 +130,7 @@ def attention_flow(attentions: np.ndarray, max_seconds: float | None = None) -> 
     return flow / _FLOW_SCALE
 
 
-def _flow_graph(aug: np.ndarray) -> csr_matrix:
+def _flow_graph(aug: np.ndarray):
     """Directed layered graph: node l*T + j (token j below layer l) -> (l+1)*T + i, capacity A~_l[i, j]."""
     num_layers, T, _ = aug.shape
     caps = np.rint(aug * _FLOW_SCALE).astype(np.int32)  # [l, i, j]
@@ -135,5 +138,7 @@ def _flow_graph(aug: np.ndarray) -> csr_matrix:
     rows = (l_idx * T + j_idx).ravel()
     cols = ((l_idx + 1) * T + i_idx).ravel()
     n = (num_layers + 1) * T
+    from scipy.sparse import csr_matrix
+
     return csr_matrix((caps.ravel(), (rows, cols)), shape=(n, n))
 

@@ -30,6 +30,7 @@ from explain.errors import InputError
 from explain.models.arch import layers_of
 from explain.models.checkpoint import ModelBundle
 from explain.run import _frozen
+from explain.settings import check_ig_steps, current_settings
 
 LAYER_METHODS = MappingProxyType({"layer_ig": "Layer Integrated Gradients", "conductance": "Layer Conductance"})
 DEFAULT_STEPS = MappingProxyType({"layer_ig": 20, "conductance": 50})
@@ -109,7 +110,11 @@ def layer_attributions(
     if method not in LAYER_METHODS:
         raise InputError(f"Unknown layer method {method!r}; choose one of: {', '.join(LAYER_METHODS)}.")
     check_option("baseline", baseline, BASELINES)
-    n_steps = check_count("n_steps", DEFAULT_STEPS[method] if n_steps is None else n_steps, 2, 1000)
+    limit = current_settings().max_ig_steps
+    if n_steps is None:
+        n_steps = DEFAULT_STEPS[method] if limit is None else min(DEFAULT_STEPS[method], limit)
+    n_steps = check_count("n_steps", n_steps, 2, 1000)
+    check_ig_steps(n_steps)
     if internal_batch_size is not None:
         check_count("internal_batch_size", internal_batch_size, 1, 10_000)
     prep = prepare(bundle, text, text_pair, target, token_index, score)

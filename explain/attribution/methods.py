@@ -28,6 +28,7 @@ from explain.attribution.layers import LayerAttribution, head_importance, layer_
 from explain.errors import InputError
 from explain.models.checkpoint import ModelBundle
 from explain.run import _frozen
+from explain.settings import check_ig_steps, check_samples, current_settings
 
 __all__ = [
     "METHODS",
@@ -108,12 +109,26 @@ class Method:
     reference: str
 
     def resolve(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        """Defaults overridden by `options`, each checked; an unknown option raises InputError."""
+        """Defaults overridden by `options`, each checked; an unknown option raises InputError.
+
+        Defaults above this server's limits (explain.settings) are lowered to them; options given
+        above them raise InputError.
+        """
         unknown = sorted(set(options) - set(self.defaults))
         if unknown:
             allowed = ", ".join(self.defaults) or "none"
             raise InputError(f"{self.name} does not take {', '.join(unknown)}; its options are: {allowed}.")
-        return {k: _OPTION_CHECKS[k](v) for k, v in {**self.defaults, **options}.items()}
+        settings = current_settings()
+        defaults = dict(self.defaults)
+        for name, limit in (("n_steps", settings.max_ig_steps), ("n_samples", settings.max_samples)):
+            if name in defaults and limit is not None:
+                defaults[name] = min(defaults[name], limit)
+        resolved = {k: _OPTION_CHECKS[k](v) for k, v in {**defaults, **options}.items()}
+        if "n_steps" in resolved:
+            check_ig_steps(resolved["n_steps"])
+        if "n_samples" in resolved:
+            check_samples(resolved["n_samples"])
+        return resolved
 
 
 def _number(name: str, positive: bool):

