@@ -53,11 +53,11 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; never executed
-    from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves
-    from explain.attribution.layers import LayerAttribution, head_importance, layer_attributions
-    from explain.attribution.methods import METHODS, Attribution, WordScores, attribute, merge_words
-    from explain.errors import BertLensError, InputError, ModelLoadError
-    from explain.models.catalog import DEFAULT_MODEL, builtin_models, load_model
-    from explain.models.checkpoint import ModelBundle, load_checkpoint
-    from explain.run import ModelRun, run_model
-    from explain.training.trainer import TrainConfig, TrainedHead, train_head
+    from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves  # noqa: F401
+    from explain.attribution.layers import LayerAttribution, head_importance, layer_attributions  # noqa: F401
+    from explain.attribution.methods import METHODS, Attribution, WordScores, attribute, merge_words  # noqa: F401
+    from explain.errors import BertLensError, InputError, ModelLoadError  # noqa: F401
+    from explain.models.catalog import DEFAULT_MODEL, builtin_models, load_model  # noqa: F401
+    from explain.models.checkpoint import ModelBundle, load_checkpoint  # noqa: F401
+    from explain.run import ModelRun, run_model  # noqa: F401
+    from explain.training.trainer import TrainConfig, TrainedHead, train_head  # noqa: F401

@@ -57,11 +57,11 @@ def cached_models(cache_dir: str | Path | None = None) -> tuple[CachedModel, ...
     offline), without config.json, of another family (GPT-2, T5, ...), or without safetensors weights
     (BERT Lens never loads pickles). A missing or unreadable cache gives ().
     """
-    from huggingface_hub import scan_cache_dir
+    from huggingface_hub import constants, scan_cache_dir
     from huggingface_hub.errors import CacheNotFound
 
-    try:
-        info = scan_cache_dir(cache_dir)
+    try:  # the cache folder is read now, not when huggingface_hub was imported
+        info = scan_cache_dir(cache_dir or constants.HF_HUB_CACHE)
     except (CacheNotFound, OSError, ValueError):
         return ()
     found = []
