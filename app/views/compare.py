@@ -13,7 +13,7 @@ from explain.compare import export, figures
 from explain.compare.compat import check_compatible
 from explain.compare.data import read_rows, shipped_samples
 from explain.compare.text import CLASSIFICATION_TASKS, compare_text
-from explain.i18n import N_, _, get_language, language
+from explain.i18n import N_, _, get_language, keep_language, language
 
 MODES = (N_("One text"), N_("Data set"))
 VIEWS = (N_("Heads"), N_("Layers"), N_("Predictions and attributions"))
@@ -67,7 +67,7 @@ def pick_model_b(spec_a: str) -> str:
     spec_b = st.session_state["cmp.model_b"]
     if spec_b == CUSTOM:
         spec_b = c2.text_input(_("B: hub id or folder"), key="cmp.model_b_custom",
-                               placeholder="bert-base-uncased or /path/to/checkpoint").strip()
+                               placeholder=_("bert-base-uncased or /path/to/checkpoint")).strip()
     if spec_b:
         st.query_params["model_b"] = spec_b
     return spec_b
@@ -132,9 +132,9 @@ except BertLensError as err:
     st.stop()
 st.caption(_("A: **{a}** (the sidebar's model) · B: **{b}**").format(a=bundle_a.name, b=bundle_b.name))
 for note in compat.notes:
-    st.info(note)
+    st.info(_(note))
 st.session_state.setdefault("cmp.mode", MODES[0])  # no widget default: callbacks set the mode (open_row)
-mode = st.segmented_control(_("Mode"), MODES, key="cmp.mode", format_func=_, label_visibility="collapsed") or MODES[0]
+mode = st.segmented_control(_("Mode"), MODES, key="cmp.mode", format_func=keep_language(_), label_visibility="collapsed") or MODES[0]
 
 if mode == MODES[0]:
     run_or_stop(choice)  # A's run, with its messages (truncation, notes on the model)
@@ -150,7 +150,7 @@ if mode == MODES[0]:
         st.session_state["cmp.head"] = int_param("head", top[1], H)
     st.success(export.summary(c))
     st.session_state.setdefault("cmp.view", VIEWS[0])
-    view = st.segmented_control(_("View"), VIEWS, key="cmp.view", format_func=_,
+    view = st.segmented_control(_("View"), VIEWS, key="cmp.view", format_func=keep_language(_),
                                 label_visibility="collapsed") or VIEWS[0]
 
     if view == VIEWS[0]:
@@ -216,7 +216,7 @@ if mode == MODES[0]:
             from explain.attribution.methods import METHODS
 
             method = st.selectbox(_("Attribution method (the same on both)"), list(METHODS), key="cmp.method",
-                                  format_func=lambda m: METHODS[m].name)
+                                  format_func=keep_language(lambda m: _(METHODS[m].name)))
             try:
                 ac = cached_attributions(choice.spec, spec_b, choice.text, choice.pair, method)
             except BertLensError as err:
@@ -250,7 +250,7 @@ if mode == MODES[0]:
 
 else:
     samples = shipped_samples()
-    source = st.radio(_("Data"), [*samples, UPLOAD], key="cmp.data_source", format_func=_)
+    source = st.radio(_("Data"), [*samples, UPLOAD], key="cmp.data_source", format_func=keep_language(_))
     if source == UPLOAD:
         upload = st.file_uploader(_("CSV with a text column (label optional), or JSON Lines"),
                                   type=["csv", "tsv", "txt", "jsonl"], key="cmp.upload")
@@ -265,7 +265,7 @@ else:
         st.error(str(err))
         st.stop()
     for notice in rows.notices:
-        st.warning(notice)
+        st.warning(_(notice))
     key = (choice.spec, spec_b, hashlib.sha256(raw).hexdigest())
     results = st.session_state.setdefault("cmp.results", {})  # per (A, B, data): the last few only
     while len(results) > 3 and key not in results:
