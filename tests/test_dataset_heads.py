@@ -14,7 +14,7 @@ from explain.attribution.core import hook_snapshot
 from explain.attribution.layers import _output_projection, gated_heads
 from explain.dataset.batching import encode_rows, pad_batch
 from explain.dataset.evaluate import evaluate
-from explain.dataset.heads import dataset_head_importance, default_ks, pruning_curve
+from explain.dataset.heads import dataset_head_importance, default_ks, importance_from_rows, pruning_curve
 from explain.dataset.reader import read_rows, rows_from_texts
 from explain.errors import Cancelled, InputError
 from explain.models.heads import HEADS_DIR
@@ -79,6 +79,8 @@ def test_importance_is_the_gate_gradient_of_each_rows_loss(tokenizer):
     assert imp.order().shape == (bundle.num_layers * bundle.num_heads, 2)
     first = imp.order()[0]
     assert imp.normalized[first[0], first[1]] == imp.normalized.min()
+    halves = [dataset_head_importance(bundle, rows.subset(part)).per_row for part in (range(3), range(3, 6))]
+    np.testing.assert_allclose(importance_from_rows(np.concatenate(halves)).raw, imp.raw, atol=1e-9)
 
 
 def test_pruning_curve_ends_and_random_order(tokenizer):

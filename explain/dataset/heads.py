@@ -105,6 +105,14 @@ def dataset_head_importance(
         grads = torch.autograd.grad(loss, out.attentions)
         per_row[index] = torch.stack([(a * g).sum((-1, -2)) for a, g in zip(out.attentions, grads)], 1).detach().double().numpy()
         tracker.advance(len(index))
+    return importance_from_rows(per_row)
+
+
+def importance_from_rows(per_row: np.ndarray) -> HeadImportance:
+    """HeadImportance from per-row gate gradients (N, L, H), e.g. the concatenated `per_row` of streamed chunks."""
+    per_row = np.asarray(per_row, dtype=np.float64)
+    if per_row.ndim != 3 or len(per_row) == 0:
+        raise InputError(_("Head importance needs gate gradients of shape (rows, layers, heads)."))
     raw = np.abs(per_row).mean(0)
     norms = np.linalg.norm(raw, axis=1, keepdims=True)
     normalized = np.divide(raw, norms, out=np.zeros_like(raw), where=norms > 0)
