@@ -73,15 +73,15 @@ def test_rows_batched_with_padding_equal_one_row_attribute(tokenizer, family, me
         one = attribute(bundle, text, pair, method=method, target=int(da.targets[i]), **options)
         assert da.tokens[i] == one.tokens
         np.testing.assert_allclose(da.scores[i], one.scores, atol=2e-6)
+        assert da.f_x[i] == pytest.approx(one.target_score, abs=1e-6)
         if method == "ig":
             assert da.steps[i] == 8 and da.delta[i] == pytest.approx(one.delta, abs=2e-6)
-            assert da.f_x[i] == pytest.approx(one.target_score, abs=1e-6)
         w = merge_words(one)
         assert da.words[i].words == w.words
 
 
 def test_dataset_ig_is_complete_for_every_row(sentiment):
-    rows = read_rows(HEADS_DIR / "minilm-sentiment" / "heldout.jsonl").subset(range(0, 300, 12))
+    rows = read_rows(HEADS_DIR / "minilm-sentiment" / "heldout.jsonl").subset(range(0, 300, 20))
     calls = []
     da = dataset_attributions(sentiment, rows, progress=lambda d, t: calls.append(d))
     gap = np.abs(da.f_x - da.f_base)
@@ -90,7 +90,7 @@ def test_dataset_ig_is_complete_for_every_row(sentiment):
     assert sum(da.steps_histogram().values()) == len(rows) and da.delta_summary()["max"] < 0.01
     assert calls[0] == 0 and calls[-1] == len(rows)
     # at the steps each row used, one-row IG (Captum) gives the same scores
-    for i in (0, 7, 19):
+    for i in (0, 7, 14):
         one = attribute(sentiment, rows.texts[i], method="ig", n_steps=int(da.steps[i]), target=int(da.targets[i]))
         np.testing.assert_allclose(da.scores[i], one.scores, atol=1e-6)
     # every row pays its rounds: from its group's start, doubling, to its own count

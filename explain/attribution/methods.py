@@ -288,8 +288,10 @@ def attribute(
             option, target or token index.
 
     >>> a = attribute(bundle, "A gripping, beautifully shot film.", method="ig")
-    >>> a.scores.shape, abs(a.delta) < 0.01 * abs(a.target_score - a.baseline_score), a.n_steps
-    ((9,), True, 8)
+    >>> a.scores.shape, abs(a.delta) < 0.01 * abs(a.target_score - a.baseline_score)
+    ((9,), True)
+    >>> a.n_steps in (4, 8, 16, 32, 64, 128, 256)  # the steps the adaptive count used
+    True
     """
     spec = method_spec(method)
     score = options.pop("score", "prob")

@@ -9,8 +9,8 @@
 Each row is explained toward its predicted class (`target="predicted"`, the default) or its gold
 class (`target="gold"`). Rows are tokenized as the single-sentence pages do (model maximum).
 Batched across rows: "ig" (explain.attribution.adaptive: per-row adaptive Gauss-Legendre steps,
-doubling until the delta is under 1 %; the first group of rows starts at 4 steps, later groups at
-the median count of the rows before them (`warm_start`); or a fixed n_steps), "saliency" and "input_x_gradient" (one forward/backward per batch of rows).
+doubling until the delta is under 1 %; the first 8 rows start at 4 steps, every later group of
+rows at the median count of the rows before them (`warm_start`); or a fixed n_steps), "saliency" and "input_x_gradient" (one forward/backward per batch of rows).
 The other methods (DeepLift, Occlusion, KernelSHAP, LIME) run `attribute` row by row (they batch
 their own perturbations). Options are those of `attribute` (e.g. baseline, n_steps, n_samples).
 Rows go in length buckets of about `group_rows`, in a seeded random order: progress(rows done,
@@ -46,6 +46,7 @@ from explain.run import _frozen
 TARGETS = ("predicted", "gold")
 BATCHED = ("ig", "saliency", "input_x_gradient")
 GROUP_ROWS = 32
+FIRST_GROUP = 8  # rows integrated from START_STEPS before the warm start applies
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +58,7 @@ class DatasetAttributions:
         rows: the rows. target_kind: "predicted" | "gold"; targets: explained class per row, (N,).
         tokens, scores, word_ids, special: per row, (T_i,) each (as in Attribution).
         words: per row, the scores summed per word (`merge_words`).
-        f_x: target score per row, (N,); f_base: at the baseline (NaN without one), (N,).
+        f_x: target score per row, (N,); f_base: at the baseline (NaN for methods without one), (N,).
         delta: completeness delta per row (NaN for methods without one), (N,).
         steps: integration steps used per row (IG), else 0, (N,).
         converged: |delta| < 1 % of |f(x) - f(x')| (IG), else True, (N,).
@@ -170,7 +171,10 @@ def _batched(bundle, rows, method, targets, options, score, group_rows, progress
     word_emb = embeddings_of(bundle.model).word_embeddings
     tracker = Tracker(N, progress, cancel)
     evaluations = 0
-    for group in length_batches(enc.lengths, group_rows, 10**9, seed):
+    groups = length_batches(enc.lengths, group_rows, 10**9, seed)
+    if groups and len(groups[0]) > FIRST_GROUP:  # learn the warm start from a few rows, then use it
+        groups[:1] = [groups[0][::2][:FIRST_GROUP], np.setdiff1d(groups[0], groups[0][::2][:FIRST_GROUP])]
+    for group in groups:
         tracker.check()
         with torch.no_grad():
             items = [_ig_input(bundle, enc, int(i), int(targets[i]), options.get("baseline"), word_emb)
@@ -186,8 +190,8 @@ def _batched(bundle, rows, method, targets, options, score, group_rows, progress
                 scores[i], f_x[i], f_base[i], delta[i] = _frozen(r.scores), r.f_x, r.f_base, r.delta
                 steps[i], converged[i] = r.steps, r.converged
         else:
-            for i, s in zip(group, _gradient_scores(bundle, items, score, method)):
-                scores[i] = _frozen(s)
+            for i, (s, f) in zip(group, _gradient_scores(bundle, items, score, method)):
+                scores[i], f_x[i] = _frozen(s), f
         tracker.advance(len(group))
     tokens = tuple(tuple(bundle.tokenizer.convert_ids_to_tokens(ids.tolist())) for ids in enc.input_ids)
     return (tokens, tuple(scores), enc.word_ids, enc.special, f_x, f_base, delta, steps, converged, evaluations)
@@ -217,8 +221,8 @@ def _ig_input(bundle, enc, i: int, target: int, baseline: str | None, word_emb) 
     return IGInput(x, xb, types, target)
 
 
-def _gradient_scores(bundle, items: list[IGInput], score: str, method: str) -> list[np.ndarray]:
-    """Saliency (|gradient| summed over D) or input x gradient (signed sum) for a batch of rows."""
+def _gradient_scores(bundle, items: list[IGInput], score: str, method: str) -> list[tuple[np.ndarray, float]]:
+    """Saliency (|gradient| summed over D) or input x gradient (signed sum) for a batch of rows, with f(x)."""
     scorer = Scorer(bundle, score)
     lengths = [it.x.shape[0] for it in items]
     T = max(lengths)
@@ -232,10 +236,11 @@ def _gradient_scores(bundle, items: list[IGInput], score: str, method: str) -> l
             types[s, : lengths[s]] = it.token_type_ids
     embeds.requires_grad_()
     targets = torch.tensor([it.target for it in items])
-    (grad,) = torch.autograd.grad(scorer(embeds, mask, types, targets, torch.zeros(len(items), dtype=torch.long)).sum(),
-                                  embeds)
+    f_x = scorer(embeds, mask, types, targets, torch.zeros(len(items), dtype=torch.long))
+    (grad,) = torch.autograd.grad(f_x.sum(), embeds)
     per_dim = grad.abs() if method == "saliency" else grad * embeds.detach()
-    return [per_dim[s, : lengths[s]].sum(-1).double().numpy() for s in range(len(items))]
+    f_x = f_x.detach()
+    return [(per_dim[s, : lengths[s]].sum(-1).double().numpy(), float(f_x[s])) for s in range(len(items))]
 
 
 def _row_by_row(bundle, rows, method, targets, options, progress, cancel):
