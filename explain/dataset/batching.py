@@ -23,7 +23,7 @@ import torch
 from explain.models.checkpoint import ModelBundle
 from explain.run import MAX_TEXT_CHARS
 
-MAX_ROWS = 64
+MAX_ROWS = 32  # rows per batch: 32 rows of ~26 tokens ran 10 % faster per CPU-second than 64 here
 MAX_POSITIONS = 8192
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from explain.attribution.layers import gated_heads
-from explain.dataset.batching import MAX_POSITIONS, encode_rows, length_batches, pad_batch
+from explain.dataset.batching import MAX_POSITIONS, MAX_ROWS, encode_rows, length_batches, pad_batch
 from explain.dataset.evaluate import check_classifier, resolve_match
 from explain.dataset.labels import LabelMatch
 from explain.dataset.progress import Progress, Tracker
@@ -156,7 +156,7 @@ def pruning_curve(
     match = resolve_match(rows.labels, bundle, label_map, match)
     y = match.indices(rows.labels)
     enc = encode_rows(bundle, rows.texts, rows.pairs if rows.has_pairs else None, max_tokens)
-    batches = length_batches(enc.lengths, 64, MAX_POSITIONS, seed)
+    batches = length_batches(enc.lengths, MAX_ROWS, MAX_POSITIONS, seed)
     order = np.argsort(scores.ravel(), kind="stable")
     rng = np.random.default_rng(seed)
     orders = [order] + [rng.permutation(L * H) for _ in range(random_orders)]
