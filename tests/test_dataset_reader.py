@@ -71,6 +71,7 @@ def test_jsonl_labels_may_be_numbers_or_tag_lists():
     [
         (b'{"text": "ok", "label": "a"}\n{"text": "broken", "label": }\n', r"Line 2 is not valid JSON \(Expecting value at column 29\)"),
         (b'{"text": "ok", "label": "a"}\n["text", "label"]\n', r"Line 2 is a JSON list, not an object"),
+        (b'[{"text": "ok", "label": "a"}]\n', r"The file is one JSON array; BERT Lens reads JSON Lines"),
         (b'{"text": "ok", "label": "a"}\n\n{"review": "x", "stars": 3}\n', r"Line 3 has no 'text' or 'label' key \(its keys: 'review', 'stars'\)"),
         (b'{"text": "ok"}\n', r"Line 1 has no 'label' key"),
         (b'{"text": 3, "label": "a"}\n', r"Line 1: 'text' must be a string, not a JSON int"),

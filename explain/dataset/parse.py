@@ -37,7 +37,7 @@ class Record:
 
 
 def detect_format(name: str | None, first_line: bytes) -> str:
-    """'jsonl' for .jsonl/.ndjson/.json names or a first line starting with '{', 'tsv' for .tsv, else 'csv'."""
+    """'jsonl' for .jsonl/.ndjson/.json names or a first line starting with '{' (or '['), 'tsv' for .tsv, else 'csv'."""
     lower = (name or "").lower()
     if lower.endswith(_JSONL_SUFFIXES):
         return "jsonl"
@@ -45,7 +45,7 @@ def detect_format(name: str | None, first_line: bytes) -> str:
         return "tsv"
     if lower.endswith((".csv", ".txt")):
         return "csv"
-    return "jsonl" if first_line.lstrip(b"\xef\xbb\xbf \t").startswith(b"{") else "csv"
+    return "jsonl" if first_line.lstrip(b"\xef\xbb\xbf \t").startswith((b"{", b"[")) else "csv"
 
 
 def not_utf8(byte: int, position: int) -> InputError:
@@ -157,6 +157,11 @@ def _jsonl_records(lines: Iterator[str]) -> Iterator[Record]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        if not seen_any and line.lstrip().startswith("["):
+            raise InputError(
+                _("The file is one JSON array; BERT Lens reads JSON Lines: one object per line, such as "
+                  "{example}.").format(example=_ROW_EXAMPLE)
+            )
         seen_any = True
         try:
             obj = json.loads(line)
