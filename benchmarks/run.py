@@ -452,8 +452,57 @@ def targets_table(ts: list[dict]) -> str:
             return "-"
         return fmt(Cell(t["measured_ms"], estimated=t["estimated"]))
 
-    rows = [[t["target"], fmt(Cell(t["limit_ms"])), ms(t), t["result"]] for t in ts]
+    def limit(t: dict) -> str:
+        return f"{t['limit_ms']:g} rows/s" if t.get("unit") == "rows/s" else fmt(Cell(t["limit_ms"]))
+
+    def measured(t: dict) -> str:
+        if t.get("unit") == "rows/s" and t["measured_ms"] is not None:
+            return f"{t['measured_ms']:.0f} rows/s"
+        return ms(t)
+
+    rows = [[t["target"], limit(t), measured(t), t["result"]] for t in ts]
     return table("Targets", ["target", "limit", "measured", "result"], rows)
+
+
+# ---- data set and model comparison (their own modules; anchors inside each) -------------------------
+
+
+def bench_data(quick: bool) -> dict:
+    """benchmarks/dataset.py (evaluation rows/s, aggregated IG vs a Captum per-row loop) and benchmarks/compare.py."""
+    from benchmarks import compare, dataset
+
+    print("  data set", flush=True)
+    out = {"dataset": dataset.measure(quick)}
+    print("  compare", flush=True)
+    out["compare"] = compare.measure(quick)
+    return out
+
+
+def data_targets(data: dict) -> list[dict]:
+    """The data-set and comparison targets in the shape of `targets` (limits in ms; rows/s as its own unit)."""
+    out = []
+    for name, t in data.get("dataset", {}).get("targets", {}).items():
+        rate = name.endswith("per_second")
+        out.append({"target": name.replace("_", " "), "limit_ms": t["limit"] if rate else t["limit"] * 1e3,
+                    "measured_ms": t["measured"] if rate else t["measured"] * 1e3, "estimated": bool(t.get("estimated")),
+                    "unit": "rows/s" if rate else "ms", "result": "PASS" if t["pass"] else "FAIL"})
+    for t in data.get("compare", {}).get("targets", []):
+        out.append({"target": f"compare: {t['target']}", "limit_ms": t["limit_ms"], "measured_ms": t["measured_ms"],
+                    "estimated": False, "result": "PASS" if t["pass"] else "FAIL"})
+    return out
+
+
+def data_table(data: dict) -> str:
+    rows = []
+    ds = data.get("dataset", {})
+    if ds:
+        ev, ig = ds["evaluation"], ds["aggregated_ig"]
+        rows += [[f"{k}", json.dumps(v)] for k, v in ev.items()]
+        rows += [[f"aggregated IG: {k}", json.dumps(v)] for k, v in ig.items()]
+        rows += [[f"heads: {k}", json.dumps(v)] for k, v in ds.get("heads", {}).items()]
+    for name, cell in data.get("compare", {}).get("cells", {}).items():
+        rows.append([f"compare: {name}", json.dumps(cell)])
+    return table("Data set and comparison (sentiment head, 300 held-out reviews)", ["", "value"], rows)
 
 
 # ---- machine, output, main -----------------------------------------------------------------------
@@ -497,6 +546,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="default model only, 16/32/64 tokens, pages at 64/128 tokens, one cold start")
     p.add_argument("--no-browser", action="store_true", help="skip the Chromium measurements")
     p.add_argument("--no-pages", action="store_true", help="skip the per-page rerun times (AppTest)")
+    p.add_argument("--no-data", action="store_true",
+                   help="skip the data-set and model-comparison parts (benchmarks/dataset.py, benchmarks/compare.py)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     p.add_argument("--repeats", type=int, default=None, help="timed calls per cell after a warm-up (default 5; quick 3)")
     p.add_argument("--max-seconds", type=float, default=None,
@@ -535,20 +586,26 @@ def main(argv=None) -> None:
             bert_base_subject(default.encoder.tokenizer).encoder, text_of_length(default.encoder.tokenizer, source, 256))
         browser = bench_browser(big, repeats, cold_starts=1 if args.quick else 3)
         loads.append(os.getloadavg()[0])
-    ts = targets(rec, browser)
+    data = {} if args.no_data else bench_data(args.quick)
+    if data:
+        loads.append(os.getloadavg()[0])
+    ts = targets(rec, browser) + data_targets(data)
     seconds = time.perf_counter() - started
     report = [model_table(rec, s, lengths) for s in subjects]
     if not args.no_pages:
         report.append(pages_table(rec, default, page_lengths))
     if browser:
         report.append(browser_table(browser))
+    if data:
+        report.append(data_table(data))
     report.append(targets_table(ts))
     print()
     print("\n\n".join(report))
     print(f"\nMachine: {info['cpu']}, {info['cores']} cores, torch threads {info['torch_threads']}; "
           f"1-min load average during the run: {', '.join(f'{x:.2f}' for x in loads)}.")
     print(f"Whole run: {seconds:.0f} s. JSON: {args.out}")
-    args.out.write_text(json.dumps(to_json(rec, info, browser, ts, args, seconds, loads), indent=1, default=str))
+    result = to_json(rec, info, browser, ts, args, seconds, loads) | {"data": data}
+    args.out.write_text(json.dumps(result, indent=1, default=str))
 
 
 if __name__ == "__main__":

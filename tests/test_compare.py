@@ -327,7 +327,7 @@ def test_data_files_with_or_without_labels(tmp_path):
     assert read_rows(b'{"text": "only text"}\n\n{"text": "more"}\n', name="rows.jsonl").texts == ("only text", "more")
     with pytest.raises(InputError, match="Line 2 is not valid JSON"):
         read_rows(b'{"text": "a"}\n{"text": \n')
-    with pytest.raises(InputError, match="Line 1 has no \"text\" field"):
+    with pytest.raises(InputError, match="Line 1 has no 'text' key .*every line needs 'text',"):
         read_rows(b'{"review": "a"}\n')
     with pytest.raises(InputError, match="needs a 'text' column; its header has 'review', 'stars'"):
         read_rows(b"review,stars\ngood,5\n")

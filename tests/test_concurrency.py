@@ -8,12 +8,14 @@ and resets it to None when it ends (and patches `config.get_option` the same way
 page scripts afresh into a new `ScriptCache`. Concurrent runs would pull the runtime from under each
 other, and concurrent `ast.parse` calls trip a CPython 3.11 bug ("AST constructor recursion depth
 mismatch", python/cpython#106905). During the concurrent phase this test therefore gives all
-sessions one runtime and one script cache, as a real server has (`one_runtime`). Nothing about the
+sessions one runtime and one script cache, as a real server has, and lets one `ast.parse` run at a
+time (`one_runtime`). Nothing about the
 models or the app is replaced.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import ctypes
 import ctypes.util
@@ -194,6 +196,13 @@ def one_runtime(monkeypatch):
     monkeypatch.setattr(app_test, "patch_config_options", lambda overrides: contextlib.nullcontext())
     monkeypatch.setattr(config, "get_option", util.build_mock_config_get_option({"global.appTest": True}))
     monkeypatch.setattr(Runtime, "_instance", runtime)
+    parse, parsing = ast.parse, threading.Lock()  # python/cpython#106905: one ast.parse at a time in 3.11
+
+    def parse_one_at_a_time(*args, **kwargs):
+        with parsing:
+            return parse(*args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", parse_one_at_a_time)
     yield
 
 

@@ -54,9 +54,8 @@ def _init_controls() -> None:
 def _open_head(chart_key: str) -> None:
     """Chart click callback: open the clicked head in the one-head view."""
     points = st.session_state.get(chart_key, {}).get("selection", {}).get("points", [])
-    if points and "customdata" in points[0]:
-        layer, head = points[0]["customdata"][:2]
-        st.session_state["attn.layer"], st.session_state["attn.head"] = int(layer), int(head)
+    if points and "x" in points[0] and "y" in points[0]:  # x = head, y = layer (customdata comes back as a dict)
+        st.session_state["attn.layer"], st.session_state["attn.head"] = int(points[0]["y"]), int(points[0]["x"])
         st.session_state["attn.view"] = VIEWS[0]
 
 

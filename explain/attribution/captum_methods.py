@@ -23,6 +23,7 @@ from captum.attr import DeepLift, InputXGradient, IntegratedGradients, KernelSha
 from captum.attr._core.lime import get_exp_kernel_similarity_function
 from torch import nn
 
+from explain.attribution.adaptive import IGInput, integrated_gradients_rows
 from explain.attribution.core import Prepared, private_copy
 
 # DeepLift announces on every call that it hooks modules; here it only ever hooks a private copy.
@@ -33,6 +34,7 @@ class Raw(NamedTuple):
     scores: np.ndarray  # (T,)
     baseline: str | None  # the baseline kind used, for f(baseline)
     chosen: Mapping[str, Any] = MappingProxyType({})  # options the method chose itself (auto values)
+    steps: int | None = None  # integration steps used (Integrated Gradients)
 
 
 def _token_sum(attr: torch.Tensor) -> np.ndarray:
@@ -56,11 +58,20 @@ def auto_batch(prep: Prepared, rows: int) -> int:
 
 
 def integrated_gradients(prep: Prepared, n_steps, baseline, internal_batch_size, integration) -> Raw:
+    """Captum's IntegratedGradients with `n_steps`; with n_steps "auto" the adaptive count of
+    `explain.attribution.adaptive` (4, 8, 16, ... until |delta| < 1 % of |f(x) - f(x')|, at most 256)."""
     x, xb = prep.embeddings, prep.baseline_embeddings(baseline)
+    if n_steps == "auto":
+        item = IGInput(x[0], xb[0], None if prep.token_type_ids is None else prep.token_type_ids[0],
+                       prep.target, prep.token_index)
+        (result,), _ = integrated_gradients_rows(
+            prep.bundle, [item], None, prep.score_kind, integration, batch_rows=internal_batch_size
+        )
+        return Raw(result.scores, baseline, {"internal_batch_size": internal_batch_size}, result.steps)
     internal_batch_size = internal_batch_size or auto_batch(prep, n_steps)
     ig = IntegratedGradients(prep.score_embeddings, multiply_by_inputs=True)
     attr = ig.attribute(x, baselines=xb, n_steps=n_steps, method=integration, internal_batch_size=internal_batch_size)
-    return Raw(_token_sum(attr), baseline, {"internal_batch_size": internal_batch_size})
+    return Raw(_token_sum(attr), baseline, {"internal_batch_size": internal_batch_size}, n_steps)
 
 
 def _leaf(x: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,8 @@ Hugging Face's `hidden_states`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -311,35 +312,55 @@ def _output_projection(model: nn.Module, layer: int) -> nn.Module:
 
 
 def _gated_scores(prep: Prepared, gates: torch.Tensor, batch: int) -> np.ndarray:
-    """Scores for gate settings (G, L, H) in batches, with pre-hooks on a private copy's output projections.
+    """Scores for gate settings (G, L, H) in batches, through `gated_heads` (one gate setting per row)."""
+    out = []
+    with gated_heads(prep.bundle.model) as (twin, set_gates), torch.no_grad():
+        for start in range(0, len(gates), batch):
+            set_gates(gates[start : start + batch])
+            n = min(batch, len(gates) - start)
+            out.append(prep.score_embeddings(prep.embeddings.expand(n, -1, -1), model=twin))
+    return torch.cat(out).double().numpy()
+
+
+@contextmanager
+def gated_heads(model: nn.Module) -> Iterator[tuple[nn.Module, Callable[[torch.Tensor], None]]]:
+    """A private copy of `model` whose heads' context outputs are scaled by gates, and the gate setter.
+
+    `set_gates(g)` takes (L, H) gates for every row of the next forward passes, or (B, L, H) for one
+    setting per row; 0 removes a head (Michel et al. 2019's head mask), 1 keeps it. Until the first
+    call every gate is 1. Removing head h of layer l this way is the same as zeroing columns
+    h * d_head .. (h + 1) * d_head of that layer's output projection weight (tested).
 
     transformers 5 dropped `head_mask`. A custom attention function could apply the gates too, but
     the function is chosen by `config._attn_implementation`, so it needs a global registry entry
     plus a config change; a pre-hook on the projection that reads the concatenated per-head
     context (B, T, H * d_head) needs neither and fits every family in `_arch`.
     """
-    current: list[torch.Tensor] = []  # the gates of the rows in the running batch
+    current: list[torch.Tensor] = []
 
     def make_hook(layer: int):
         def pre_hook(module, args):
+            if not current:
+                return None
             context = args[0]
             B, T, width = context.shape
-            heads = current[0].shape[-1]
-            scaled = context.view(B, T, heads, width // heads) * current[0][:, layer, None, :, None]
+            g = current[0]
+            g = g[None].expand(B, -1, -1) if g.dim() == 2 else g
+            heads = g.shape[-1]
+            scaled = context.view(B, T, heads, width // heads) * g[:, layer, None, :, None].to(context.dtype)
             return (scaled.view(B, T, width),) + args[1:]
 
         return pre_hook
 
-    out = []
-    with private_copy(prep.bundle.model) as twin:
-        handles = [_output_projection(twin, l).register_forward_pre_hook(make_hook(l)) for l in range(gates.shape[1])]
+    def set_gates(gates: torch.Tensor) -> None:
+        current[:] = [torch.as_tensor(gates)]
+
+    with private_copy(model) as twin:
+        handles = [
+            _output_projection(twin, l).register_forward_pre_hook(make_hook(l)) for l in range(len(layers_of(twin)))
+        ]
         try:
-            with torch.no_grad():
-                for start in range(0, len(gates), batch):
-                    current[:] = [gates[start : start + batch]]
-                    n = current[0].shape[0]
-                    out.append(prep.score_embeddings(prep.embeddings.expand(n, -1, -1), model=twin))
+            yield twin, set_gates
         finally:
             for handle in handles:
                 handle.remove()
-    return torch.cat(out).double().numpy()

@@ -102,3 +102,67 @@ def nsp_head_of(model: nn.Module) -> nn.Module | None:
         return model.cls.seq_relationship
     return None
 
+
+
+# What the classification head reads: the input of its final linear layer.
+
+
+def final_linear(model: nn.Module) -> nn.Linear:
+    """The classifier's last linear layer, features (..., D') -> logits (..., C).
+
+    BERT, DistilBERT and every token-classification head: `model.classifier`; RoBERTa / XLM-R /
+    CamemBERT / ELECTRA sequence heads: `model.classifier.out_proj`.
+
+    Raises:
+        ValueError: the model has no classification head this adapter knows.
+    """
+    head = getattr(model, "classifier", None)
+    if isinstance(head, nn.Linear):
+        return head
+    if head is not None and isinstance(getattr(head, "out_proj", None), nn.Linear):
+        return head.out_proj
+    raise ValueError(f"{type(model).__name__} has no classification head BERT Lens knows.")
+
+
+def classifier_features(model: nn.Module, last_hidden: torch.Tensor) -> torch.Tensor:
+    """What the classification head's final linear layer reads, from the encoder's last hidden states.
+
+    `final_linear(model)(classifier_features(model, h))` equals the model's logits in eval mode
+    (dropout is the identity there), for every supported family:
+      - BERT sequence head: the pooler, tanh(W [CLS] + b) (the pooled output);
+      - DistilBERT sequence head: relu(pre_classifier([CLS]));
+      - RoBERTa / XLM-R / CamemBERT sequence head: tanh(dense(<s>)); ELECTRA: gelu(dense([CLS]))
+        (its head's own activation);
+      - token-classification heads: the last hidden state of every token itself.
+
+    Args:
+        model: a ...ForSequenceClassification or ...ForTokenClassification model.
+        last_hidden: the encoder's last hidden states, (B, T, D).
+
+    Returns:
+        (B, D') for sequence classification, (B, T, D) for token classification.
+    """
+    if type(model).__name__.endswith("ForTokenClassification"):
+        return last_hidden
+    cls = last_hidden[:, 0]
+    head = getattr(model, "classifier", None)
+    if hasattr(model, "pre_classifier"):  # DistilBERT
+        return torch.relu(model.pre_classifier(cls))
+    if head is not None and hasattr(head, "out_proj"):  # RoBERTa-like and ELECTRA heads
+        return getattr(head, "activation", torch.tanh)(head.dense(cls))
+    pooler = getattr(encoder_of(model), "pooler", None)
+    if isinstance(head, nn.Linear) and pooler is not None:  # BERT
+        return pooler(last_hidden)
+    raise ValueError(f"{type(model).__name__} has no classification head BERT Lens knows.")
+
+
+def head_input_name(model: nn.Module) -> str:
+    """A short description of `classifier_features` for this model (for captions and reports)."""
+    if type(model).__name__.endswith("ForTokenClassification"):
+        return "last hidden state of each token"
+    if hasattr(model, "pre_classifier"):
+        return "relu(pre_classifier([CLS]))"
+    head = getattr(model, "classifier", None)
+    if head is not None and hasattr(head, "out_proj"):
+        return "gelu(dense([CLS]))" if hasattr(head, "activation") else "tanh(dense(<s>))"
+    return "pooled [CLS]: tanh(W [CLS] + b)"

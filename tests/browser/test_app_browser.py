@@ -41,6 +41,20 @@ def shot(page: Page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
+def point_on_screen(page, chart, x: float, y: float) -> tuple[float, float]:
+    """Page coordinates of data point (x, y) in a plotly chart, from plotly's own axis mapping."""
+    local = chart.evaluate(
+        """(div, xy) => {
+             const gd = div.querySelector('.js-plotly-plot') || div;
+             const l = gd._fullLayout;
+             return [l.xaxis._offset + l.xaxis.l2p(xy[0]), l.yaxis._offset + l.yaxis.l2p(xy[1])];
+           }""",
+        [x, y],
+    )
+    box = chart.locator(".main-svg").first.bounding_box()
+    return box["x"] + local[0], box["y"] + local[1]
+
+
 def choose_view(page: Page, name: str) -> None:
     page.get_by_role("radio", name=name, exact=True).first.click()
     settle(page)
@@ -128,3 +142,15 @@ def test_train_a_head_from_an_uploaded_csv(offline_page, app_url, tmp_path):
     accuracy = page.locator("[data-testid=stMetricValue]").first.inner_text()
     assert re.fullmatch(r"\d+\.\d%", accuracy)
     shot(page, "train")
+
+
+def test_clicking_a_head_in_the_statistics_grid_opens_it(offline_page, app_url):
+    page = open_page(offline_page, app_url, "attention")
+    choose_view(page, "Head statistics")
+    grid = page.locator("[data-testid=stPlotlyChart]").first
+    expect(grid.locator(".scatterlayer")).to_be_attached(timeout=FIRST_RUN_MS)
+    x, y = point_on_screen(page, grid, 7, 3)  # head 7 of layer 3
+    page.mouse.click(x, y)
+    settle(page)
+    expect(page.get_by_text("Layer 3, head 7: where each token (row) looks")).to_be_visible(timeout=60_000)
+    assert "layer=3&head=7" in page.url

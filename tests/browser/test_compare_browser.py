@@ -8,26 +8,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_app_browser import FIRST_RUN_MS, SENTIMENT, open_page, settle, shot
+from tests.browser.test_app_browser import FIRST_RUN_MS, SENTIMENT, open_page, point_on_screen, settle, shot
 
 pytestmark = pytest.mark.browser
 
 DEFAULT = "all-MiniLM-L6-v2 (offline default)"
 TEXT = "A gripping, wonderful and beautifully shot film, though the ending drags."
-
-
-def point_on_screen(page, chart, x: float, y: float) -> tuple[float, float]:
-    """Page coordinates of data point (x, y) in a plotly chart, from plotly's own axis mapping."""
-    local = chart.evaluate(
-        """(div, xy) => {
-             const gd = div.querySelector('.js-plotly-plot') || div;
-             const l = gd._fullLayout;
-             return [l.xaxis._offset + l.xaxis.l2p(xy[0]), l.yaxis._offset + l.yaxis.l2p(xy[1])];
-           }""",
-        [x, y],
-    )
-    box = chart.locator(".main-svg").first.bounding_box()
-    return box["x"] + local[0], box["y"] + local[1]
 
 
 def test_compare_page_shows_both_maps_and_a_click_on_the_grid_opens_that_head(offline_page, app_url):
