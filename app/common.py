@@ -155,7 +155,7 @@ def _model_label(option: str) -> str:
     head = session_heads().get(option)
     if head:
         return _("{name} (trained in this session)").format(name=head[0])
-    return _("{model} (cached)").format(model=option) if option in cached_hub_models() else option
+    return _("{model} (cached)").format(model=option) if option in cached_hub_models() else _(option)
 
 
 def _refusal(spec: str) -> str:
@@ -268,7 +268,7 @@ def load_or_stop(spec: str) -> ModelBundle:
         return get_bundle(spec)
     except BertLensError as err:
         st.error(str(err))
-        st.button(_("Use the offline default ({model})").format(model=DEFAULT_MODEL), on_click=use_model,
+        st.button(_("Use the offline default ({model})").format(model=_(DEFAULT_MODEL)), on_click=use_model,
                   args=(DEFAULT_MODEL,))
         st.stop()
 
@@ -284,11 +284,11 @@ def run_or_stop(choice: Choice) -> tuple[ModelBundle, ModelRun]:
     if run.truncated_from:
         st.warning(_(
             "The input has {n} tokens; {model} reads at most {limit}, so everything here is about the first {shown}."
-        ).format(n=run.truncated_from, model=bundle.name, limit=bundle.max_tokens, shown=run.num_tokens))
+        ).format(n=run.truncated_from, model=_(bundle.name), limit=bundle.max_tokens, shown=run.num_tokens))
     if bundle.notes:
         st.caption(_(bundle.notes[0]))
     if len(bundle.notes) > 1:
-        with st.expander(_("More about {model}").format(model=bundle.name)):
+        with st.expander(_("More about {model}").format(model=_(bundle.name))):
             for note in bundle.notes[1:]:
                 st.markdown(f"- {_(note)}")
     return bundle, run
@@ -299,9 +299,9 @@ def need_model(bundle: ModelBundle, ok: bool, what: str, suggestions: list[str])
     translated by the caller: _("classification head"))."""
     if ok:
         return
-    st.info(_("{model} has no {what}. Choose a model that has one:").format(model=bundle.name, what=what))
+    st.info(_("{model} has no {what}. Choose a model that has one:").format(model=_(bundle.name), what=what))
     for name in suggestions:
-        st.button(_("Use {model}").format(model=name), on_click=use_model, args=(name,), key=f"use.{name}")
+        st.button(_("Use {model}").format(model=_(name)), on_click=use_model, args=(name,), key=f"use.{name}")
     st.stop()
 
 

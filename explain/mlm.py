@@ -75,7 +75,7 @@ def _head(bundle: ModelBundle):
         raise InputError(_(
             "{model} has no masked-language-model head: choose a model with one "
             "(the shipped MLM head, SPLADE-tiny, or a hub MLM checkpoint)."
-        ).format(model=bundle.name))
+        ).format(model=_(bundle.name)))
     return head
 
 

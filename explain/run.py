@@ -131,7 +131,7 @@ def run_model(
             positions=", ".join(map(str, masked)), n=T))
     if masked:
         if bundle.tokenizer.mask_token_id is None:
-            raise InputError(_("The tokenizer of {model} has no mask token.").format(model=bundle.name))
+            raise InputError(_("The tokenizer of {model} has no mask token.").format(model=_(bundle.name)))
         if any(enc["special_tokens_mask"][0, p] for p in masked):
             raise InputError(_("Special tokens ([CLS], [SEP]) cannot be masked; choose a word token."))
         ids[0, list(masked)] = bundle.tokenizer.mask_token_id

@@ -69,7 +69,7 @@ elif view == VIEWS[1]:
                            help=_("In BERT's learned table position 0 (always [CLS]) lies far from all the others "
                                   "and would stretch the first principal component."))
     left, right = st.columns(2)
-    for col, kind, name, table in ((left, "lea", _("Learned ({model})").format(model=bundle.name), learned),
+    for col, kind, name, table in ((left, "lea", _("Learned ({model})").format(model=_(bundle.name)), learned),
                                    (right, "sin", _("Sinusoidal (Vaswani et al.)"), sinus)):
         with col:
             st.plotly_chart(
@@ -134,7 +134,7 @@ elif view == VIEWS[2]:
     table = token_type_table(bundle)
     if table is None:
         st.info(_("{model} has no segment (token type) embeddings: it tells sentences apart by [SEP] alone.").format(
-            model=bundle.name))
+            model=_(bundle.name)))
     else:
         st.markdown(_("Segment embeddings add one learned vector to every token of text A and another to text B."))
         shown = min(64, table.shape[1])

@@ -122,7 +122,7 @@ else:
     p = next_sentence_probability(plain)
     if not bundle.has_nsp:
         st.info(_("{model} has no next-sentence-prediction head (only original BERT checkpoints such as "
-                  "bert-base-uncased, loaded from the hub or a local folder, carry one).").format(model=bundle.name))
+                  "bert-base-uncased, loaded from the hub or a local folder, carry one).").format(model=_(bundle.name)))
     elif p is None:
         st.info(_("Give a second sentence in the sidebar: the NSP head judges whether it follows the first."))
     else:

