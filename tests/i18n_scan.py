@@ -31,7 +31,7 @@ ALLOWED = frozenset(w.lower() for w in """
     National Design Studio
     Vaswani Abnar Zuidema Salazar Sundararajan Taly Yan Simonyan Vedaldi Zisserman Shrikumar Greenside
     Kundaje Zeiler Fergus Lundberg Lee Ribeiro Singh Guestrin Vig Michel Kornblith Clark Jain Wallace
-    Wiegreffe Pinter ACL
+    Wiegreffe Pinter ACL WordNet Wikipedia
 """.split())
 
 # Whole phrases that stay English: the product's name, the language chooser (each language in its own name),
