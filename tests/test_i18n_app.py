@@ -9,14 +9,18 @@ English words: mark the string with _() / N_() where it is shown, then `make tra
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
+import pytest
+
 from explain import load_model, run_model
-from explain.i18n import get_language
+from explain.i18n import get_language, language
 from explain.models.catalog import NER_MODEL, SPLADE_MODEL, builtin_models
+from tests import test_bad_inputs as bad
 from tests.helpers import open_app, set_text
-from tests.i18n_scan import untranslated
+from tests.i18n_scan import ALLOWED, ALLOWED_PHRASES, english_words, untranslated
 
 TEXT = "The quick brown fox jumps over the lazy dog because it was bored."
 PAIR = "Then it slept."
@@ -181,3 +185,28 @@ def test_the_scanner_finds_english():
     kinds = {kind for kind, _text, _words in found}
     assert {"title", "plotly_chart", "markdown"} <= kinds or len(found) > 10, found
     assert any(text == "Attention" for _kind, text, _words in found)
+
+
+# What the user typed, echoed in a message (a hub id, a model type): English on purpose.
+BAD_INPUT_WORDS = {
+    "Corrupt safetensors file": ["SafetensorError", "Error", "while", "deserializing", "header", "invalid", "length"],
+    "CSV missing the label column": ["review", "stars"],
+    "CSV with a tiny class": ["rare"],
+}
+
+
+# ---- the bad-input catalogue (tests/test_bad_inputs.py), in Chinese ----------------------------------------------
+
+@pytest.mark.parametrize("case", bad.CASES, ids=[c.name for c in bad.CASES])
+def test_bad_input_gets_a_chinese_message(case, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(bad, "QUERY", {"lang": "zh"})
+    with language("zh"):  # the cases that call the library directly (CSV) run in this thread
+        message = case.run()
+    if case.expect == r"^$" or message.startswith(("accepted:", "shown as text")):  # no message to translate
+        assert re.search(case.expect, message, re.DOTALL), message
+        return
+    assert "Traceback" not in message
+    assert re.search(r"[\u4e00-\u9fff]", message), message
+    words = english_words(message, {*ALLOWED, *(w.lower() for w in BAD_INPUT_WORDS.get(case.name, ()))}, ALLOWED_PHRASES)
+    assert not words, f"{message!r}: English words {words}"
