@@ -95,6 +95,11 @@ view = st.segmented_control(_("View"), VIEWS, format_func=keep_language(_), defa
 key = (choice.spec, choice.text, choice.pair)
 
 
+def _or_nan(value):
+    """None as NaN, so the table shows its na_rep ("–"), not "None"."""
+    return np.nan if value is None else value
+
+
 def show_scores(a, by_word: bool) -> None:
     """Coloured text and bars for one attribution (signed: blue for the target, red against)."""
     if by_word:
@@ -144,7 +149,7 @@ try:
 
     elif view == VIEWS[1]:
         chosen = st.multiselect(_("Methods"), list(METHODS), default=list(CHEAP), key="attr.compare",
-                                format_func=keep_language(lambda m: _(METHODS[m].name)))
+                                format_func=keep_language(lambda m: _(METHODS[m].name)), placeholder=_("Choose methods"))
         if chosen:
             cmp = cached_comparison(*key, tuple(chosen), target, token_index)
             table = cmp.table()
@@ -168,7 +173,7 @@ try:
             "recovers the score fast. Dashed: the average of random orders."
         ))
         chosen = st.multiselect(_("Methods"), list(METHODS), default=["ig", "occlusion"], key="attr.faith",
-                                format_func=keep_language(lambda m: _(METHODS[m].name)))
+                                format_func=keep_language(lambda m: _(METHODS[m].name)), placeholder=_("Choose methods"))
         rows = []
         cols = st.columns(2)
         for n, method in enumerate(chosen):
@@ -186,7 +191,7 @@ try:
                          _("random"): curves.random_aopc_comprehensiveness,
                          _("AOPC sufficiency (↓)"): curves.aopc_sufficiency,
                          _("random") + " ": curves.random_aopc_sufficiency,
-                         _("completeness error"): completeness(a).relative if a.delta is not None else np.nan})
+                         _("completeness error"): _or_nan(completeness(a).relative if a.delta is not None else None)})
         if rows:
             st.dataframe(pd.DataFrame(rows).set_index(_("method")).style.format("{:.3f}", na_rep="–"), width="stretch")
 

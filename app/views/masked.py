@@ -36,6 +36,7 @@ chosen = st.multiselect(
     format_func=lambda i: f"{i}: {plain.tokens[i]}",
     key="mlm.mask",
     max_selections=8,
+    placeholder=_("Choose tokens"),
 )
 run = get_run(choice.spec, choice.text, choice.pair, tuple(sorted(chosen))) if chosen else plain
 top_k = st.slider(_("Predictions per mask"), 3, 20, 10, key="mlm.topk")

@@ -15,7 +15,7 @@ bundle, run = run_or_stop(st.session_state["choice"])
 
 cfg = bundle.config
 params = sum(p.numel() for p in bundle.model.parameters())
-cols = st.columns(6)
+cols = st.columns([1, 1, 1, 1, 1, 2])  # the task head is words ("masked language model"), not a number
 cols[0].metric(_("Layers"), bundle.num_layers)
 cols[1].metric(_("Heads per layer"), bundle.num_heads)
 cols[2].metric(_("Hidden size"), cfg.hidden_size)
