@@ -131,7 +131,11 @@ def test_train_page_in_chinese(tmp_path, monkeypatch):
         time.sleep(0.5)
     at.run()
     assert job.error is None, job.error
-    _check(at, "train: trained", _allowed(at, TEXT, PAIR) + ["rotten", "fresh", "My head"], found)
+    _check(at, "train: trained", _allowed(at, TEXT, PAIR), found)
+    at.button(key="train.save").click().run()
+    at.button(key="train.explain").click().run()  # the new head on the Attributions page, with its card's notes
+    _check(at, "train: the new head explained", _allowed(at, TEXT, PAIR), found)
+    assert any("线性探针" in c.value for c in at.caption), [c.value for c in at.caption]
     assert not found, _report(found)
 
 

@@ -26,7 +26,7 @@ from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassificatio
 from transformers.masking_utils import create_bidirectional_mask
 
 from explain.errors import InputError
-from explain.i18n import _
+from explain.i18n import N_, _
 from explain.models.arch import encoder_of
 from explain.models.checkpoint import ModelBundle
 from explain.models.heads import apply_delta, bundle_with_head, default_encoder_dir
@@ -406,8 +406,8 @@ def head_card(
     """The card.json content (the format explain.models.heads.load_head reads)."""
     cfg = trained.config
     auto = []  # load_head itself notes adapted layers
-    if cfg.mode == "probe":
-        auto.append("Linear probe: only the classifier was trained, on the frozen encoder's pooled [CLS] vector.")
+    if cfg.mode == "probe":  # card notes are shown with _(): a marked constant reads in the reader's language
+        auto.append(N_("Linear probe: only the classifier was trained, on the frozen encoder's pooled [CLS] vector."))
     if trained.stopped:
         auto.append(f"Training was stopped early, after {trained.steps} of {trained.total_steps} steps.")
     metrics: dict[str, Any] = {"train_examples": trained.n_train, "seconds": dict(trained.seconds)}
