@@ -135,8 +135,17 @@ def _tokens(model: str | None = None) -> list[str]:
 
 def test_attention_page_in_chinese_follows_the_browser_language(zh_page, app_url):
     page = open_zh(zh_page, app_url, "attention")
-    check_chinese_page(page, "注意力", [TEXT, *_tokens()])
+    allow = [TEXT, *_tokens()]
+    check_chinese_page(page, "注意力", allow)
     shot(page, "zh-attention")
+    for view in ("所有注意力头", "bertviz"):  # the views drawn by JavaScript in an iframe
+        page.get_by_role("radio", name=view, exact=True).first.click()
+        settle(page)
+        page.wait_for_timeout(1500)  # the component's script draws after the frame loads
+        left = english_left(page, allow)
+        assert not left, f"English in the {view} view:\n" + "\n".join(left)
+        frames = "\n".join(f.locator("body").evaluate(_VISIBLE_TEXT) for f in page.frames[1:])
+        assert "层" in frames, "the iframe's text was not read"
 
 
 def test_attributions_page_in_chinese(zh_page, app_url):
