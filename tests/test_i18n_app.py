@@ -164,6 +164,18 @@ def test_compare_data_set_mode_in_chinese(tmp_path, tokenizer):
     assert not found, _report(found)
 
 
+PAGES = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "app" / "views").glob("*.py"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_in_chinese(page):
+    """Every page file, also one added later (its first view, the default model): a new page's strings show up here."""
+    at = open_app(None if page == "tokens" else page, TEXT, PAIR, lang="zh")
+    found: list = []
+    _check(at, page, _allowed(at, TEXT, PAIR), found)
+    assert not found, _report(found)
+
+
 def test_the_sidebar_switches_language_and_keeps_the_text():
     at = open_app("attention", TEXT, lang="zh")
     assert at.title[0].value == "注意力"
