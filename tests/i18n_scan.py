@@ -3,7 +3,7 @@
 `visible_texts(at)` collects what a user reads: titles, headers, markdown, captions, alerts, toasts,
 widget labels, options, placeholders and help, button labels, metric labels and values, expander
 labels, dataframe column and index names, HTML and iframe text (scripts and styles left out), and
-plotly figure titles, axis titles, colour-bar titles, legend names and hover templates.
+plotly figure titles, axis titles and categories, colour-bar titles, legend names and hover templates.
 
 `untranslated(at, allow=...)` returns the texts that still hold English words, after removing what is
 English on purpose: the input text and its tokens, model names and labels (passed in `allow`), the
@@ -74,6 +74,8 @@ def _plotly_texts(spec: dict) -> Iterator[str]:
     for trace in spec.get("data", []):
         yield from _strings(trace.get("name"))
         yield from _strings(trace.get("hovertemplate"))
+        for key in ("x", "y", "labels"):  # categories on an axis: tokens, labels, or words the page chose
+            yield from _strings(trace.get(key))
         for key in ("marker", "colorbar"):
             yield from _titles(trace.get(key, {}))
 
