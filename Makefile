@@ -24,7 +24,7 @@ bench:
 # Extract every _()/N_()/ngettext() string, merge it into the catalogues, compile them (.mo is committed).
 LOCALES = explain/locale
 translations:
-	$(BIN)/pybabel -q extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location --sort-output \
+	PYTHONPATH=. $(BIN)/pybabel -q extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location --sort-output \
 		--project "BERT Lens" -o $(LOCALES)/bertlens.pot .
 	$(BIN)/pybabel -q update -i $(LOCALES)/bertlens.pot -d $(LOCALES) -D bertlens --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel -q compile -d $(LOCALES) -D bertlens --statistics

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from explain.i18n import _
+
 FONT = dict(size=15)
 SEQUENTIAL = "Blues"
 DIVERGING = "RdBu"
@@ -45,9 +47,9 @@ def matrix_heatmap(
     cols: Sequence[str],
     *,
     title: str | None = None,
-    row_title: str = "query",
-    col_title: str = "key",
-    value_name: str = "weight",
+    row_title: str | None = None,
+    col_title: str | None = None,
+    value_name: str | None = None,
     colorscale: str = SEQUENTIAL,
     zmin: float | None = 0.0,
     zmax: float | None = None,
@@ -59,8 +61,12 @@ def matrix_heatmap(
     """A labelled heatmap; hover shows row token, column token and value. Rows run top to bottom.
 
     `square` keeps cells square (for token x token maps); `symmetric` centres the colours on 0 and
-    clips them at the 99.5th percentile of |z| (hover still shows exact values).
+    clips them at the 99.5th percentile of |z| (hover still shows exact values). Axis and value names
+    default to query / key / weight in the session's language.
     """
+    row_title = _("query") if row_title is None else row_title
+    col_title = _("key") if col_title is None else col_title
+    value_name = _("weight") if value_name is None else value_name
     z = np.asarray(z, dtype=np.float32)
     if symmetric:  # centre on 0; a few outliers (e.g. position 0) must not wash out the rest
         bound = float(np.nanquantile(np.abs(z), 0.995)) or float(np.nanmax(np.abs(z))) or 1.0
@@ -117,7 +123,8 @@ def head_grid(
                 line=dict(width=0),
             ),
             customdata=np.stack([layers.ravel(), heads.ravel()], axis=1),
-            hovertemplate=f"layer %{{y}}, head %{{x}}<br>{value_name}: %{{marker.color:{value_format}}}<extra></extra>",
+            hovertemplate=_("layer {layer}, head {head}").format(layer="%{y}", head="%{x}")
+            + f"<br>{value_name}: %{{marker.color:{value_format}}}<extra></extra>",
         )
     )
     if selected is not None:
@@ -131,8 +138,8 @@ def head_grid(
                 showlegend=False,
             )
         )
-    fig.update_xaxes(title="head", dtick=1, range=[-0.6, H - 0.4], showgrid=False, zeroline=False)
-    fig.update_yaxes(title="layer", dtick=1, range=[L - 0.4, -0.6], showgrid=False, zeroline=False)
+    fig.update_xaxes(title=_("head"), dtick=1, range=[-0.6, H - 0.4], showgrid=False, zeroline=False)
+    fig.update_yaxes(title=_("layer"), dtick=1, range=[L - 0.4, -0.6], showgrid=False, zeroline=False)
     return _layout(fig, title, int(size * 1.25 * L + 150), showlegend=False, clickmode="event+select", dragmode=False)
 
 
@@ -195,11 +202,12 @@ def trajectory(
     *,
     title: str | None = None,
     color: np.ndarray | None = None,
-    color_name: str = "position",
+    color_name: str | None = None,
     height: int = 460,
 ) -> go.Figure:
     """Points joined in order (2-D or 3-D), coloured by `color` (default: their index)."""
     color = np.arange(len(coords)) if color is None else color
+    color_name = _("position") if color_name is None else color_name
     marker = dict(size=5 if coords.shape[1] == 3 else 7, color=color, colorscale="Viridis", showscale=True,
                   colorbar=dict(thickness=14, title=dict(text=color_name, side="right")))
     common = dict(mode="lines+markers", marker=marker, line=dict(color="rgba(120,120,120,0.35)"),
@@ -217,13 +225,14 @@ def trajectory(
 def token_paths(coords: np.ndarray, tokens: Sequence[str], *, title: str | None = None, height: int = 520) -> go.Figure:
     """Each token's path through the layers in a shared 2-D space; coords (L + 1, T, 2)."""
     fig = go.Figure()
-    L1, T, _ = coords.shape
+    L1, T = coords.shape[:2]
     for t in range(T):
         fig.add_trace(go.Scatter(
             x=coords[:, t, 0], y=coords[:, t, 1], mode="lines+markers+text", name=tokens[t],
             text=[tokens[t] if l == L1 - 1 else "" for l in range(L1)], textposition="top center",
             marker=dict(size=[6] * (L1 - 1) + [11]),
-            hovertemplate=f"{tokens[t]}<br>layer %{{customdata}}<extra></extra>", customdata=np.arange(L1),
+            hovertemplate=tokens[t] + "<br>" + _("layer {layer}").format(layer="%{customdata}")
+            + "<extra></extra>", customdata=np.arange(L1),
         ))
     fig.update_xaxes(title="PC1")
     fig.update_yaxes(title="PC2")

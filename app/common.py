@@ -21,7 +21,7 @@ from explain import (
     run_model,
 )
 from explain.cache import ByteLRU
-from explain.i18n import LANGUAGES, N_, _, normalize_language
+from explain.i18n import N_, _, LANGUAGES, keep_language, normalize_language
 from explain.models.policy import check_model_allowed, is_folder_spec
 from explain.settings import current_settings
 
@@ -155,7 +155,7 @@ def _model_label(option: str) -> str:
     head = session_heads().get(option)
     if head:
         return _("{name} (trained in this session)").format(name=head[0])
-    return _("{model} (cached)").format(model=option) if option in cached_hub_models() else option
+    return _("{model} (cached)").format(model=option) if option in cached_hub_models() else _(option)
 
 
 def _refusal(spec: str) -> str:
@@ -194,8 +194,8 @@ def _init_state() -> None:
 def _custom_placeholder() -> str:
     settings = current_settings()
     if settings.models != "any":
-        return _("/path/to/checkpoint")
-    return "bert-base-uncased or /path/to/checkpoint" if settings.local_folders else _("bert-base-uncased")
+        return "/path/to/checkpoint"
+    return _("bert-base-uncased or /path/to/checkpoint") if settings.local_folders else "bert-base-uncased"
 
 
 def _load_example() -> None:
@@ -228,25 +228,25 @@ def sidebar() -> Choice:
         st.session_state["model.choice"] = DEFAULT_MODEL
     with st.sidebar:
         st.selectbox("Language / 语言", list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
-        st.selectbox("Model", options, key="model.choice", format_func=_model_label,
+        st.selectbox(_("Model"), options, key="model.choice", format_func=keep_language(_model_label),
                      on_change=lambda: st.session_state.pop("model.refused", None))
         spec = st.session_state["model.choice"]
         if spec == CUSTOM:
             spec = st.text_input(
-                "Hub id or folder",
+                _("Hub id or folder"),
                 key="model.custom",
                 placeholder=_custom_placeholder(),
-                help="Any BERT-family encoder: a Hugging Face hub id (needs a network or a local cache) "
-                "or a local folder with config.json and model.safetensors.",
+                help=_("Any BERT-family encoder: a Hugging Face hub id (needs a network or a local cache) "
+                       "or a local folder with config.json and model.safetensors."),
             ).strip()
-        st.text_area("Text", key="text", height=110, max_chars=MAX_INPUT_CHARS)
-        st.text_area("Second sentence (optional)", key="pair", height=70, max_chars=MAX_INPUT_CHARS,
-                     help="Text B of a sentence pair: BERT sees [CLS] A [SEP] B [SEP].")
-        st.selectbox("Load an example", [ex["title"] for ex in examples()], index=None, key="example",
-                     on_change=_load_example, placeholder="Examples that teach something…")
+        st.text_area(_("Text"), key="text", height=110, max_chars=MAX_INPUT_CHARS)
+        st.text_area(_("Second sentence (optional)"), key="pair", height=70, max_chars=MAX_INPUT_CHARS,
+                     help=_("Text B of a sentence pair: BERT sees [CLS] A [SEP] B [SEP]."))
+        st.selectbox(_("Load an example"), [ex["title"] for ex in examples()], index=None, key="example",
+                     format_func=keep_language(_), on_change=_load_example, placeholder=_("Examples that teach something…"))
         ex = next((e for e in examples() if e["title"] == st.session_state.get("example")), None)
         if ex:
-            st.caption(ex["teaches"])
+            st.caption(_(ex["teaches"]))
     if st.session_state.get("model.refused"):
         st.error(st.session_state["model.refused"])
     text = st.session_state.get("text", "")
@@ -262,13 +262,14 @@ def sidebar() -> Choice:
 def load_or_stop(spec: str) -> ModelBundle:
     """The bundle, or a clear message and a stopped page."""
     if not spec:
-        st.info("Type a Hugging Face hub id or the path of a local checkpoint folder in the sidebar.")
+        st.info(_("Type a Hugging Face hub id or the path of a local checkpoint folder in the sidebar."))
         st.stop()
     try:
         return get_bundle(spec)
     except BertLensError as err:
         st.error(str(err))
-        st.button(f"Use the offline default ({DEFAULT_MODEL})", on_click=use_model, args=(DEFAULT_MODEL,))
+        st.button(_("Use the offline default ({model})").format(model=_(DEFAULT_MODEL)), on_click=use_model,
+                  args=(DEFAULT_MODEL,))
         st.stop()
 
 
@@ -281,26 +282,26 @@ def run_or_stop(choice: Choice) -> tuple[ModelBundle, ModelRun]:
         st.info(str(err))
         st.stop()
     if run.truncated_from:
-        st.warning(
-            f"The input has {run.truncated_from} tokens; {bundle.name} reads at most {bundle.max_tokens}, "
-            f"so everything here is about the first {run.num_tokens}."
-        )
+        st.warning(_(
+            "The input has {n} tokens; {model} reads at most {limit}, so everything here is about the first {shown}."
+        ).format(n=run.truncated_from, model=_(bundle.name), limit=bundle.max_tokens, shown=run.num_tokens))
     if bundle.notes:
-        st.caption(bundle.notes[0])
+        st.caption(_(bundle.notes[0]))
     if len(bundle.notes) > 1:
-        with st.expander(f"More about {bundle.name}"):
+        with st.expander(_("More about {model}").format(model=_(bundle.name))):
             for note in bundle.notes[1:]:
-                st.markdown(f"- {note}")
+                st.markdown(f"- {_(note)}")
     return bundle, run
 
 
 def need_model(bundle: ModelBundle, ok: bool, what: str, suggestions: list[str]) -> None:
-    """Stop the page with a switch button when the current model lacks what the page needs."""
+    """Stop the page with a switch button when the current model lacks what the page needs (`what`,
+    translated by the caller: _("classification head"))."""
     if ok:
         return
-    st.info(f"{bundle.name} has no {what}. Choose a model that has one:")
+    st.info(_("{model} has no {what}. Choose a model that has one:").format(model=_(bundle.name), what=what))
     for name in suggestions:
-        st.button(f"Use {name}", on_click=use_model, args=(name,), key=f"use.{name}")
+        st.button(_("Use {model}").format(model=_(name)), on_click=use_model, args=(name,), key=f"use.{name}")
     st.stop()
 
 
@@ -312,9 +313,10 @@ def int_param(name: str, default: int, upper: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        st.toast(f"Ignored {name}={raw!r} from the link: not a number.")
+        st.toast(_("Ignored {name}={value} from the link: not a number.").format(name=name, value=repr(raw)))
         return default
     if not 0 <= value < upper:
-        st.toast(f"The link asked for {name} {value}, but this model has {upper}; showing {min(max(value, 0), upper - 1)}.")
+        st.toast(_("The link asked for {name} {value}, but this model has {upper}; showing {shown}.").format(
+            name=name, value=value, upper=upper, shown=min(max(value, 0), upper - 1)))
         return min(max(value, 0), upper - 1)
     return value

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from explain import BertLensError
 from explain.dataset.reader import LabelledData
+from explain.i18n import _
 from explain.settings import current_settings
 from explain.training.trainer import TrainConfig, TrainedHead, TrainProgress, train_head
 
@@ -64,7 +65,7 @@ class TrainingJob:
         except BertLensError as err:
             self.error = str(err)
         except Exception as err:  # shown to the user, not raised in a thread nobody joins
-            self.error = f"Training failed: {type(err).__name__}: {err}"
+            self.error = _("Training failed: {error}").format(error=f"{type(err).__name__}: {err}")
 
     @property
     def running(self) -> bool:

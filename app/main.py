@@ -51,13 +51,13 @@ except SettingsError as err:
 VIEWS = Path(__file__).resolve().parent / "views"
 page = st.navigation(
     [
-        st.Page(VIEWS / "tokens.py", title="Tokens and model", icon=":material/text_fields:", default=True),
-        st.Page(VIEWS / "embeddings.py", title="Embeddings and positions", icon=":material/scatter_plot:", url_path="embeddings"),
-        st.Page(VIEWS / "attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
-        st.Page(VIEWS / "masked.py", title="Masked-token predictions", icon=":material/theater_comedy:", url_path="masked"),
-        st.Page(VIEWS / "attributions.py", title="Attributions", icon=":material/explore:", url_path="attributions"),
-        st.Page(VIEWS / "train.py", title="Train a head", icon=":material/model_training:", url_path="train"),
-        st.Page(VIEWS / "compare.py", title="Compare two models", icon=":material/compare:", url_path="compare"),
+        st.Page(VIEWS / "tokens.py", title=_("Tokens and model"), icon=":material/text_fields:", default=True),
+        st.Page(VIEWS / "embeddings.py", title=_("Embeddings and positions"), icon=":material/scatter_plot:", url_path="embeddings"),
+        st.Page(VIEWS / "attention.py", title=_("Attention"), icon=":material/visibility:", url_path="attention"),
+        st.Page(VIEWS / "masked.py", title=_("Masked-token predictions"), icon=":material/theater_comedy:", url_path="masked"),
+        st.Page(VIEWS / "attributions.py", title=_("Attributions"), icon=":material/explore:", url_path="attributions"),
+        st.Page(VIEWS / "train.py", title=_("Train a head"), icon=":material/model_training:", url_path="train"),
+        st.Page(VIEWS / "compare.py", title=_("Compare two models"), icon=":material/compare:", url_path="compare"),
     ]
 )
 try:

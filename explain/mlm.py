@@ -72,10 +72,10 @@ class PseudoLikelihood:
 def _head(bundle: ModelBundle):
     head = mlm_head_of(bundle.model) if bundle.has_mlm else None
     if head is None:
-        raise InputError(
-            f"{bundle.name} has no masked-language-model head: choose a model with one "
+        raise InputError(_(
+            "{model} has no masked-language-model head: choose a model with one "
             "(the shipped MLM head, SPLADE-tiny, or a hub MLM checkpoint)."
-        )
+        ).format(model=_(bundle.name)))
     return head
 
 
@@ -110,10 +110,9 @@ def fill_mask(bundle: ModelBundle, run: ModelRun, top_k: int = 10) -> FillMask:
     top_k = _check_top_k(bundle, top_k)
     positions = mask_positions(bundle, run)
     if len(positions) == 0:
-        raise InputError(
-            f"There is no {bundle.mask_token} in the text. Type {bundle.mask_token} where a word should be "
-            "predicted, or choose a token to mask."
-        )
+        raise InputError(_(
+            "There is no {mask} in the text. Type {mask} where a word should be predicted, or choose a token to mask."
+        ).format(mask=bundle.mask_token))
     probs = vocab_probs(bundle, run.hidden_states[-1][positions])
     top_ids = np.argsort(-probs, axis=1)[:, :top_k]
     top_probs = np.take_along_axis(probs, top_ids, axis=1)
@@ -132,7 +131,7 @@ def layer_lens(bundle: ModelBundle, run: ModelRun, position: int, top_k: int = 5
     """
     top_k = _check_top_k(bundle, top_k)
     if not 0 <= position < run.num_tokens:
-        raise InputError(f"Position {position} is outside the {run.num_tokens} tokens.")
+        raise InputError(_("Position {position} is outside the {n} tokens.").format(position=position, n=run.num_tokens))
     if target_id is None and position in run.masked:
         target_id = run.original_ids[run.masked.index(position)]
     probs = vocab_probs(bundle, run.hidden_states[:, position])
@@ -161,14 +160,14 @@ def pseudo_log_likelihood(bundle: ModelBundle, text: str, text_pair: str | None 
     Only the masked position's hidden state goes through the vocabulary projection.
     """
     head = _head(bundle)
-    enc, _ = encode(bundle, text, text_pair)
+    enc = encode(bundle, text, text_pair)[0]
     ids = enc["input_ids"][0]
     T = len(ids)
     check_pll_tokens(T)
     scored = (enc["special_tokens_mask"][0] == 0) & (ids != bundle.tokenizer.mask_token_id)
     positions = torch.nonzero(scored).flatten()
     if len(positions) == 0:
-        raise InputError("Nothing to score: the text has no word tokens besides masks.")
+        raise InputError(_("Nothing to score: the text has no word tokens besides masks."))
     batch = ids.repeat(len(positions), 1)
     rows = torch.arange(len(positions))
     batch[rows, positions] = bundle.tokenizer.mask_token_id

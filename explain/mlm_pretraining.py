@@ -105,7 +105,7 @@ def draw_masking(
     """
     tok = bundle.tokenizer
     if tok.mask_token_id is None:
-        raise InputError(_("{model}'s tokenizer has no mask token.").format(model=bundle.name))
+        raise InputError(_("{model}'s tokenizer has no mask token.").format(model=_(bundle.name)))
     if not (0 < rate <= 1 and 0 <= mask_share and 0 <= random_share and mask_share + random_share <= 1):
         raise InputError(_("The masking rate must be in (0, 1] and the 80/10/10 shares must add up to at most 1."))
     candidates = np.flatnonzero(~run.special)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from explain.errors import InputError
+from explain.i18n import _
 from explain.models.arch import embeddings_of, encoder_of, nsp_head_of
 from explain.models.checkpoint import ModelBundle
 
@@ -77,10 +78,10 @@ class ModelRun:
         return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
 
 
-def check_text(text: str | None, what: str = "text") -> str:
+def check_text(text: str | None) -> str:
     """The text, stripped of surrounding space; raises InputError when nothing is left to analyse."""
     if text is None or not text.strip():
-        raise InputError(f"The {what} is empty: type a sentence to analyse.")
+        raise InputError(_("The text is empty: type a sentence to analyse."))
     return text.strip()
 
 
@@ -102,10 +103,10 @@ def encode(bundle: ModelBundle, text: str, text_pair: str | None = None) -> tupl
     )
     content = int((enc["special_tokens_mask"][0] == 0).sum())
     if content == 0:
-        raise InputError(
+        raise InputError(_(
             "Nothing is left of this text after tokenization (only spaces, control characters or "
             "symbols the tokenizer drops): type some words."
-        )
+        ))
     return enc, (full if full > enc["input_ids"].shape[1] else None)
 
 
@@ -126,12 +127,13 @@ def run_model(
     masked = tuple(sorted(set(int(p) for p in mask_positions)))
     original_ids = tuple(int(ids[0, p]) for p in masked if 0 <= p < T)
     if len(original_ids) != len(masked):
-        raise InputError(f"Cannot mask positions {masked}: the input has {T} tokens.")
+        raise InputError(_("Cannot mask positions {positions}: the input has {n} tokens.").format(
+            positions=", ".join(map(str, masked)), n=T))
     if masked:
         if bundle.tokenizer.mask_token_id is None:
-            raise InputError(f"{bundle.name}'s tokenizer has no mask token.")
+            raise InputError(_("The tokenizer of {model} has no mask token.").format(model=_(bundle.name)))
         if any(enc["special_tokens_mask"][0, p] for p in masked):
-            raise InputError("Special tokens ([CLS], [SEP]) cannot be masked; choose a word token.")
+            raise InputError(_("Special tokens ([CLS], [SEP]) cannot be masked; choose a word token."))
         ids[0, list(masked)] = bundle.tokenizer.mask_token_id
     arch = bundle.arch
     emb = embeddings_of(bundle.model)

@@ -17,6 +17,7 @@ from transformers import (
 
 from explain import ModelBundle, ModelRun
 from explain.models.checkpoint import prepare_model
+from tests.i18n_scan import untranslated, visible_texts  # noqa: F401  (the zh scanner, for every page's tests)
 
 
 def tiny_config(**overrides) -> BertConfig:
@@ -89,7 +90,8 @@ MAIN = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
 
 
 def open_app(page: str | None = None, text: str | None = None, pair: str = "", **query) -> AppTest:
-    """Run the app (query params as a shared link would set them), switch page, type text; no exception."""
+    """Run the app (query params as a shared link would set them: model=..., lang="zh"), switch page, type
+    text; no exception."""
     at = AppTest.from_file(MAIN, default_timeout=120)
     for k, v in query.items():
         at.query_params[k] = v

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explain import BertLensError
+from explain import BertLensError, i18n
 from explain.dataset.reader import read_labelled_csv
 from explain.models.catalog import SPLADE_MODEL
 from tests.helpers import open_app
@@ -41,8 +41,11 @@ def _messages(at: AppTest) -> str:
     return " | ".join(parts)
 
 
+QUERY: dict[str, str] = {}  # link parameters added to every case (tests/test_i18n_app.py sets lang=zh)
+
+
 def _page(page: str | None = None, text: str | None = None, pair: str = "", **query) -> AppTest:
-    return open_app(page, text, pair, **query)
+    return open_app(page, text, pair, **{**QUERY, **query})
 
 
 def text_case(text: str, page: str | None = None, pair: str = "", model: str | None = None) -> Callable[[], str]:
@@ -76,7 +79,7 @@ def csv_case(raw: bytes, **limits) -> Callable[[], str]:
             data = read_labelled_csv(raw, **limits)
         except BertLensError as err:
             return str(err)
-        return " | ".join(data.notices) or f"accepted: {len(data.texts)} rows, classes {', '.join(data.classes)}"
+        return " | ".join(i18n._(n) for n in data.notices) or f"accepted: {len(data.texts)} rows, classes {', '.join(data.classes)}"
 
     return run
 

@@ -48,7 +48,7 @@ def test_every_page_with_the_folder_as_model(family_checkpoints, ck_id):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Layers"] == "2" and metrics["Heads per layer"] == "4"
     if ck_id == "electra-pretraining":  # shown as an encoder, and the page says why
-        assert metrics["Head"] == "encoder" and any("ELECTRA discriminator" in c.value for c in at.caption)
+        assert metrics["Task head"] == "encoder only" and any("ELECTRA discriminator" in c.value for c in at.caption)
     set_text(at, TEXT, PAIR)
     ok(at, "tokens with a pair")
 

@@ -11,12 +11,13 @@ from explain.attention.head_math import head_arithmetic, head_weights
 from explain.attention.head_stats import STATISTICS, head_stats
 from explain.attention.maps import attention_flow, flow_seconds_estimate, head_map, restrict, rollout
 from explain.attention.viewer import attention_viewer_html
+from explain.i18n import N_, _, keep_language
 from explain.settings import check_flow_tokens
 
 choice = st.session_state["choice"]
 bundle, run = run_or_stop(choice)
 L, H = run.num_layers, run.num_heads
-VIEWS = ["One head", "All heads", "Head statistics", "Rollout & flow", "bertviz", "The math"]
+VIEWS = [N_("One head"), N_("All heads"), N_("Head statistics"), N_("Rollout & flow"), "bertviz", N_("The math")]
 FLOW_AUTO_SECONDS = 2.0
 
 
@@ -47,7 +48,7 @@ def _init_controls() -> None:
         st.session_state["attn.head"] = int_param("head", 0, H)
     st.session_state["attn.layer"] = min(st.session_state["attn.layer"], L - 1)
     st.session_state["attn.head"] = min(st.session_state["attn.head"], H - 1)
-    st.session_state.setdefault("attn.view", "One head")
+    st.session_state.setdefault("attn.view", VIEWS[0])
 
 
 def _open_head(chart_key: str) -> None:
@@ -55,82 +56,88 @@ def _open_head(chart_key: str) -> None:
     points = st.session_state.get(chart_key, {}).get("selection", {}).get("points", [])
     if points and "x" in points[0] and "y" in points[0]:  # x = head, y = layer (customdata comes back as a dict)
         st.session_state["attn.layer"], st.session_state["attn.head"] = int(points[0]["y"]), int(points[0]["x"])
-        st.session_state["attn.view"] = "One head"
+        st.session_state["attn.view"] = VIEWS[0]
 
 
 _init_controls()
-st.title("Attention")
-view = st.segmented_control("View", VIEWS, key="attn.view", label_visibility="collapsed") or "One head"
+st.title(_("Attention"))
+view = st.segmented_control(_("View"), VIEWS, key="attn.view", format_func=keep_language(_), label_visibility="collapsed") or VIEWS[0]
 c1, c2, c3, c4 = st.columns([2, 2, 1.3, 1.3])
-layer = c1.slider("Layer", 0, L - 1, key="attn.layer")
-head = c2.slider("Head", 0, H - 1, key="attn.head")
-hide_special = c3.toggle("Hide [CLS]/[SEP]", key="attn.hide_special")
-renormalize = c4.toggle("Renormalise rows", key="attn.renorm", disabled=not hide_special,
-                        help="After hiding special tokens, rescale each row to sum to 1 again.")
+layer = c1.slider(_("Layer"), 0, L - 1, key="attn.layer")
+head = c2.slider(_("Head"), 0, H - 1, key="attn.head")
+hide_special = c3.toggle(_("Hide [CLS]/[SEP]"), key="attn.hide_special")
+renormalize = c4.toggle(_("Renormalise rows"), key="attn.renorm", disabled=not hide_special,
+                        help=_("After hiding special tokens, rescale each row to sum to 1 again."))
 st.query_params.update({"layer": str(layer), "head": str(head)})
 key = (choice.spec, choice.text, choice.pair)
 
-if view == "One head":
+if view == VIEWS[0]:
     amap = head_map(run, layer, head, hide_special, renormalize)
     left, right = st.columns([3, 2])
     n = len(amap.query_tokens)
     left.plotly_chart(
         charts.matrix_heatmap(amap.weights, amap.query_tokens, amap.key_tokens, square=True,
                               height=int(min(950, max(520, 30 * n + 190))),
-                              title=f"Layer {layer}, head {head}: where each token (row) looks"),
+                              title=_("Layer {layer}, head {head}: where each token (row) looks").format(
+                                  layer=layer, head=head)),
         key="attn.head_chart",
     )
     with right:
-        q = st.selectbox("Query token", range(n), format_func=lambda i: f"{amap.query_index[i]}: {amap.query_tokens[i]}",
+        q = st.selectbox(_("Query token"), range(n), format_func=lambda i: f"{amap.query_index[i]}: {amap.query_tokens[i]}",
                          index=min(1, n - 1), key="attn.query")
         st.session_state["attn.query_pos"] = int(amap.query_index[q])  # The math opens on the same token
         st.plotly_chart(
-            charts.bars(amap.key_tokens, {"weight": amap.weights[q]}, horizontal=True, height=min(950, 60 + 24 * n),
-                        title=f"Where '{amap.query_tokens[q]}' looks"),
+            charts.bars(amap.key_tokens, {_("weight"): amap.weights[q]}, horizontal=True, height=min(950, 60 + 24 * n),
+                        title=_("Where '{token}' looks").format(token=amap.query_tokens[q])),
             key="attn.query_chart",
         )
-    st.caption("Each row is a query token's attention over all key tokens; rows sum to 1"
-               + (" before hiding special tokens." if hide_special and not renormalize else "."))
+    st.caption(_("Each row is a query token's attention over all key tokens; rows sum to 1 before hiding special "
+                 "tokens.") if hide_special and not renormalize else
+               _("Each row is a query token's attention over all key tokens; rows sum to 1."))
 
-elif view == "All heads":
+elif view == VIEWS[1]:
     page = attention_viewer_html(run, layer=layer, head=head, hide_special=hide_special, renormalize=renormalize)
     if page.notice:
         st.info(page.notice)
-    st.caption(f"Every head at once (rows: layers, columns: heads). Click a thumbnail to enlarge it; hover for weights. "
-               f"Sent to the browser: {page.bytes / 1e3:.0f} kB.")
+    st.caption(_("Every head at once (rows: layers, columns: heads). Click a thumbnail to enlarge it; hover for "
+                 "weights. Sent to the browser: {kb:.0f} kB.").format(kb=page.bytes / 1e3))
     st.iframe(page.html, height="content")
 
-elif view == "Head statistics":
+elif view == VIEWS[2]:
     import pandas as pd  # here, not at the top: the first chart of a new server does not wait for pandas
 
     stats = cached_stats(*key)
-    name = st.selectbox("Statistic", list(STATISTICS), format_func=STATISTICS.get, key="attn.stat")
+    name = st.selectbox(_("Statistic"), list(STATISTICS), format_func=keep_language(lambda k: _(STATISTICS[k])), key="attn.stat")
     st.plotly_chart(
-        charts.head_grid(stats[name], title=f"{STATISTICS[name]} of every head: click a head to open it",
-                         value_name=STATISTICS[name], selected=(layer, head)),
+        charts.head_grid(stats[name], title=_("{statistic} of every head: click a head to open it").format(
+                             statistic=_(STATISTICS[name])),
+                         value_name=_(STATISTICS[name]), selected=(layer, head)),
         key="attn.stats_chart",
         on_select=lambda: _open_head("attn.stats_chart"),
         selection_mode="points",
     )
     if name == "entropy":
-        st.caption(f"0 bits: all attention on one token; {stats.max_entropy:.1f} bits: spread evenly over all {run.num_tokens}.")
-    table = pd.DataFrame({STATISTICS[k]: stats[k][layer, head] for k in STATISTICS}, index=[f"layer {layer}, head {head}"])
+        st.caption(_("0 bits: all attention on one token; {bits:.1f} bits: spread evenly over all {n}.").format(
+            bits=stats.max_entropy, n=run.num_tokens))
+    table = pd.DataFrame({_(STATISTICS[k]): stats[k][layer, head] for k in STATISTICS},
+                         index=[_("layer {layer}, head {head}").format(layer=layer, head=head)])
     st.dataframe(table.style.format("{:.3f}"), width="stretch")
 
-elif view == "Rollout & flow":
-    st.markdown(
+elif view == VIEWS[3]:
+    st.markdown(_(
         "Raw attention shows one layer. **Rollout** multiplies the layers' head-averaged attention, with the "
         "residual connection added as 0.5·A + 0.5·I, to trace how much each output token draws on each input "
         "token. **Flow** treats the same graph as a network of pipes and computes the maximum flow between "
         "each pair (Abnar & Zuidema, 2020)."
-    )
+    ))
     roll = cached_rollout(*key)
-    upto = st.slider("Rollout up to layer", 0, L - 1, L - 1, key="attn.rollout_layer")
+    upto = st.slider(_("Rollout up to layer"), 0, L - 1, L - 1, key="attn.rollout_layer")
     left, right = st.columns(2)
     m = restrict(run, roll[upto], hide_special, renormalize)
     left.plotly_chart(
-        charts.matrix_heatmap(m.weights, m.query_tokens, m.key_tokens, title=f"Rollout after layer {upto}",
-                              row_title="output token", col_title="input token", value_name="rollout"),
+        charts.matrix_heatmap(m.weights, m.query_tokens, m.key_tokens,
+                              title=_("Rollout after layer {layer}").format(layer=upto),
+                              row_title=_("output token"), col_title=_("input token"), value_name=_("rollout")),
         key="attn.rollout_chart",
     )
     estimate = flow_seconds_estimate(run.num_tokens, L)
@@ -142,29 +149,34 @@ elif view == "Rollout & flow":
     with right:
         if flow_refused:
             st.info(flow_refused)
-        elif estimate <= FLOW_AUTO_SECONDS or st.button(f"Compute attention flow (about {estimate:.0f} s)", key="attn.flow_go"):
-            with st.spinner("Solving max-flow problems…"):
+        elif estimate <= FLOW_AUTO_SECONDS or st.button(
+                _("Compute attention flow (about {s:.0f} s)").format(s=estimate), key="attn.flow_go"):
+            with st.spinner(_("Solving max-flow problems…")):
                 flow = cached_flow(*key)
             share = flow / flow.sum(axis=1, keepdims=True)
             f = restrict(run, share, hide_special, renormalize)
             st.plotly_chart(
-                charts.matrix_heatmap(f.weights, f.query_tokens, f.key_tokens, title="Attention flow (all layers)",
-                                      row_title="output token", col_title="input token", value_name="share of flow"),
+                charts.matrix_heatmap(f.weights, f.query_tokens, f.key_tokens, title=_("Attention flow (all layers)"),
+                                      row_title=_("output token"), col_title=_("input token"),
+                                      value_name=_("share of flow")),
                 key="attn.flow_chart",
             )
-            st.caption("Each row shows an output token's max-flow from every input token, as a share of the row total.")
+            st.caption(_("Each row shows an output token's max-flow from every input token, as a share of the row "
+                         "total."))
         else:
-            st.info(f"Attention flow for {run.num_tokens} tokens solves {run.num_tokens ** 2:,} max-flow problems "
-                    f"(about {estimate:.0f} s here). Press the button to start it.")
+            st.info(_("Attention flow for {n} tokens solves {problems:,} max-flow problems (about {s:.0f} s here). "
+                      "Press the button to start it.").format(n=run.num_tokens, problems=run.num_tokens ** 2,
+                                                               s=estimate))
 
-elif view == "bertviz":
-    kind = st.radio("bertviz view", ["head", "model"], horizontal=True, key="attn.bertviz_kind",
-                    format_func=lambda k: {"head": "Head view (one layer)", "model": "Model view (all heads)"}[k])
+elif view == VIEWS[4]:
+    kind = st.radio(_("bertviz view"), ["head", "model"], horizontal=True, key="attn.bertviz_kind",
+                    format_func=keep_language(lambda k: {"head": _("Head view (one layer)"),
+                                                          "model": _("Model view (all heads)")}[k]))
     page = bertviz_html(run, view=kind, include_special=not hide_special)
     if page.notice:
         st.info(page.notice)
-    st.caption(f"bertviz (Vig, 2019), drawn offline with bundled scripts; {page.bytes / 1e6:.2f} MB of HTML. "
-               "For long texts the 'All heads' view is lighter and faster.")
+    st.caption(_("bertviz (Vig, 2019), drawn offline with bundled scripts; {mb:.2f} MB of HTML. For long texts the "
+                 "'All heads' view is lighter and faster.").format(mb=page.bytes / 1e6))
     st.iframe(page.html, height="content")
 
 else:
@@ -172,45 +184,45 @@ else:
 
     calc = cached_math(*key, layer, head)
     st.latex(r"\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^{\top}}{\sqrt{d_k}}\right) V")
-    st.markdown(
-        f"Layer {layer}, head {head}: the layer's input **X** ({run.num_tokens} tokens x {calc.x.shape[1]}) is "
-        f"projected to queries, keys and values of size d_k = {calc.d_k}: "
-        r"$Q = XW_Q + b_Q$, $K = XW_K + b_K$, $V = XW_V + b_V$."
-    )
+    st.markdown(_(
+        "Layer {layer}, head {head}: the layer's input **X** ({n} tokens x {d}) is projected to queries, keys and "
+        "values of size d_k = {d_k}: {formulas}."
+    ).format(layer=layer, head=head, n=run.num_tokens, d=calc.x.shape[1], d_k=calc.d_k,
+             formulas=r"$Q = XW_Q + b_Q$, $K = XW_K + b_K$, $V = XW_V + b_V$"))
     labels = [f"{i}: {t}" for i, t in enumerate(run.tokens)]
-    q = st.selectbox("Query token", range(run.num_tokens), format_func=lambda i: labels[i],
+    q = st.selectbox(_("Query token"), range(run.num_tokens), format_func=lambda i: labels[i],
                      index=min(st.session_state.get("attn.query_pos", 1), run.num_tokens - 1), key="attn.math_query")
     exp_scores = np.exp(calc.scores[q] - calc.scores[q].max())
+    key_col, softmax_col = _("key token"), _("softmax = exp / Σ")
     steps = pd.DataFrame(
         {
-            "key token": labels,
+            key_col: labels,
             "q·k": calc.q[q] @ calc.k.T,
             f"q·k / √{calc.d_k}": calc.scores[q],
-            "exp(score − max)": exp_scores,
-            "softmax = exp / Σ": calc.weights[q],
-            "model's weight": calc.model_weights[q],
+            _("exp(score − max)"): exp_scores,
+            softmax_col: calc.weights[q],
+            _("model's weight"): calc.model_weights[q],
         }
     )
-    st.markdown(f"**Scores of query '{run.tokens[q]}' against every key, then softmax** "
-                f"(Σ exp = {exp_scores.sum():.4f}):")
-    st.dataframe(steps.style.format({c: "{:.4f}" for c in steps.columns if c != "key token"})
-                 .background_gradient(subset=["softmax = exp / Σ"], cmap="Blues"), width="stretch", hide_index=True)
+    st.markdown(_("**Scores of query '{token}' against every key, then softmax** (Σ exp = {total:.4f}):").format(
+        token=run.tokens[q], total=exp_scores.sum()))
+    st.dataframe(steps.style.format({c: "{:.4f}" for c in steps.columns if c != key_col})
+                 .background_gradient(subset=[softmax_col], cmap="Blues"), width="stretch", hide_index=True)
     top = int(np.argmax(calc.weights[q]))
-    st.latex(
-        rf"z_{{{q}}} = \sum_j a_{{{q}j}}\, v_j \quad\text{{largest term: }} a_{{{q},{top}}} = {calc.weights[q, top]:.3f}"
-        rf"\ \text{{on '{run.tokens[top].replace('#', '')}'}}"
-    )
-    vectors = pd.DataFrame({"q (query)": calc.q[q], "k of top key": calc.k[top], "v of top key": calc.v[top],
-                            "z = output": calc.output[q]}).T
+    st.latex(rf"z_{{{q}}} = \sum_j a_{{{q}j}}\, v_j")
+    st.markdown(_("Largest term: {term} on '{token}'.").format(
+        term=rf"$a_{{{q},{top}}} = {calc.weights[q, top]:.3f}$", token=run.tokens[top]))
+    vectors = pd.DataFrame({_("q (query)"): calc.q[q], _("k of top key"): calc.k[top], _("v of top key"): calc.v[top],
+                            _("z = output"): calc.output[q]}).T
     st.dataframe(vectors.style.format("{:.3f}"), width="stretch")
     ok = calc.max_abs_error < 1e-5
     (st.success if ok else st.error)(
-        f"Recomputed from W_Q, W_K and the layer input, the weights match the model's own attention for every "
-        f"query: max |difference| = {calc.max_abs_error:.1e}" + (" ✓" if ok else " ✗")
+        _("Recomputed from W_Q, W_K and the layer input, the weights match the model's own attention for every "
+          "query: max |difference| = {error:.1e}").format(error=calc.max_abs_error) + (" ✓" if ok else " ✗")
     )
     left, right = st.columns(2)
-    left.plotly_chart(charts.matrix_heatmap(calc.scores, run.tokens, run.tokens, title="Scores QKᵀ/√d_k",
-                                            value_name="score", colorscale=charts.DIVERGING, symmetric=True),
+    left.plotly_chart(charts.matrix_heatmap(calc.scores, run.tokens, run.tokens, title=_("Scores QKᵀ/√d_k"),
+                                            value_name=_("score"), colorscale=charts.DIVERGING, symmetric=True),
                       key="attn.math_scores")
-    right.plotly_chart(charts.matrix_heatmap(calc.weights, run.tokens, run.tokens, title="softmax(scores)"),
+    right.plotly_chart(charts.matrix_heatmap(calc.weights, run.tokens, run.tokens, title=_("softmax(scores)")),
                        key="attn.math_weights")

@@ -10,43 +10,46 @@ from app.render import colored_tokens
 from explain import BertLensError
 from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves
 from explain.attribution.methods import METHODS, attribute, head_importance, layer_attributions, merge_words
+from explain.i18n import N_, _, keep_language
 from explain.models.catalog import builtin_models_for
 from explain.settings import allowed_options, current_settings
 
 CLASSIFIER_TASKS = ("sequence-classification", "token-classification")
 CHEAP = ("ig", "saliency", "input_x_gradient", "occlusion")
+VIEWS = (N_("Explain"), N_("Compare methods"), N_("Faithfulness"), N_("Inside the model"))
+BASELINE_NAMES = {"pad": "[PAD]", "mask": "[MASK]", "zero": N_("zero vector")}
 
 choice = st.session_state["choice"]
-st.title("Attributions")
+st.title(_("Attributions"))
 bundle = load_or_stop(choice.spec)
-need_model(bundle, bundle.task in CLASSIFIER_TASKS, "classification head", builtin_models_for(*CLASSIFIER_TASKS))
-_, run = run_or_stop(choice)
+need_model(bundle, bundle.task in CLASSIFIER_TASKS, _("classification head"), builtin_models_for(*CLASSIFIER_TASKS))
+run = run_or_stop(choice)[1]
 token_level = bundle.task == "token-classification"
 settings = current_settings()
 
 
-@st.cache_resource(show_spinner="Attributing…", max_entries=64)
+@st.cache_resource(show_spinner=_("Attributing…"), max_entries=64)
 def cached_attribution(spec, text, pair, method, target, token_index, options: tuple):
     return attribute(get_bundle(spec), text, pair, method=method, target=target, token_index=token_index, **dict(options))
 
 
-@st.cache_resource(show_spinner="Running every method…", max_entries=16)
+@st.cache_resource(show_spinner=_("Running every method…"), max_entries=16)
 def cached_comparison(spec, text, pair, methods: tuple, target, token_index):
     return compare_methods(get_bundle(spec), text, pair, methods=methods, target=target, token_index=token_index)
 
 
-@st.cache_resource(show_spinner="Erasing tokens and re-scoring…", max_entries=32)
+@st.cache_resource(show_spinner=_("Erasing tokens and re-scoring…"), max_entries=32)
 def cached_curves(spec, text, pair, method, target, token_index):
     a = cached_attribution(spec, text, pair, method, target, token_index, ())
     return a, faithfulness_curves(get_bundle(spec), a)
 
 
-@st.cache_resource(show_spinner="Integrating through every layer…", max_entries=16)
+@st.cache_resource(show_spinner=_("Integrating through every layer…"), max_entries=16)
 def cached_layers(spec, text, pair, target, token_index):
     return layer_attributions(get_bundle(spec), text, pair, target=target, token_index=token_index)
 
 
-@st.cache_data(show_spinner="Gating every head…", max_entries=16)
+@st.cache_data(show_spinner=_("Gating every head…"), max_entries=16)
 def cached_heads(spec, text, pair, target, token_index):
     return head_importance(get_bundle(spec), text, pair, target=target, token_index=token_index)
 
@@ -64,13 +67,14 @@ if token_level:
     predicted_all = probs_all.argmax(-1)
     content = [i for i in range(run.num_tokens) if not run.special[i]]
     default = next((i for i in content if labels[predicted_all[i]] != "O"), content[0])
-    token_index = st.selectbox("Token to explain", content, index=content.index(default), key="attr.token",
+    token_index = st.selectbox(_("Token to explain"), content, index=content.index(default), key="attr.token",
                                format_func=lambda i: f"{i}: {run.tokens[i]} → {labels[predicted_all[i]]}")
     probs = probs_all[token_index]
-    tagged = pd.DataFrame({"token": run.tokens, "predicted label": [labels[k] for k in predicted_all],
-                           "probability": probs_all.max(-1)})
-    with st.expander("Predicted label of every token"):
-        st.dataframe(tagged[tagged["predicted label"] != "O"] if (tagged["predicted label"] != "O").any() else tagged,
+    label_col = _("predicted label")
+    tagged = pd.DataFrame({_("token"): run.tokens, label_col: [labels[k] for k in predicted_all],
+                           _("probability"): probs_all.max(-1)})
+    with st.expander(_("Predicted label of every token")):
+        st.dataframe(tagged[tagged[label_col] != "O"] if (tagged[label_col] != "O").any() else tagged,
                      width="stretch")
 else:
     probs = softmax(run.head_logits)
@@ -78,16 +82,22 @@ predicted = int(np.argmax(probs))
 top = np.argsort(-probs)[:8]
 left, right = st.columns([2, 3])
 with left:
-    st.metric("Prediction", labels[predicted], help=f"Probability {probs[predicted]:.1%}")
-    target = st.selectbox("Explain the score of", range(len(labels)), index=predicted, key="attr.target",
-                          format_func=lambda k: f"{labels[k]} ({probs[k]:.1%})" + (" · predicted" if k == predicted else ""))
+    st.metric(_("Prediction"), labels[predicted], help=_("Probability {p:.1%}").format(p=probs[predicted]))
+    predicted_mark = " · " + _("predicted")
+    target = st.selectbox(_("Explain the score of"), range(len(labels)), index=predicted, key="attr.target",
+                          format_func=lambda k: f"{labels[k]} ({probs[k]:.1%})" + (predicted_mark if k == predicted else ""))
 with right:
-    st.plotly_chart(charts.bars([labels[k] for k in top], {"probability": probs[top]}, horizontal=True,
+    st.plotly_chart(charts.bars([labels[k] for k in top], {_("probability"): probs[top]}, horizontal=True,
                                 height=70 + 30 * len(top)), key="attr.probs")
 
-view = st.segmented_control("View", ["Explain", "Compare methods", "Faithfulness", "Inside the model"],
-                            default="Explain", key="attr.view", label_visibility="collapsed") or "Explain"
+view = st.segmented_control(_("View"), VIEWS, format_func=keep_language(_), default=VIEWS[0], key="attr.view",
+                            label_visibility="collapsed") or VIEWS[0]
 key = (choice.spec, choice.text, choice.pair)
+
+
+def _or_nan(value):
+    """None as NaN, so the table shows its na_rep ("–"), not "None"."""
+    return np.nan if value is None else value
 
 
 def show_scores(a, by_word: bool) -> None:
@@ -98,96 +108,110 @@ def show_scores(a, by_word: bool) -> None:
     else:
         tokens, scores = list(a.tokens), a.scores
     st.html(colored_tokens(tokens, scores, diverging=True, fmt="{:+.3f}"))
-    st.plotly_chart(charts.bars(tokens, {a.method: scores}, y_title=f"contribution to {a.target_label}",
+    st.plotly_chart(charts.bars(tokens, {_(a.method): scores},
+                                y_title=_("contribution to {label}").format(label=a.target_label),
                                 height=360, signed=True), key=f"attr.bars.{a.method_key}")
 
 
 try:
-    if view == "Explain":
+    if view == VIEWS[0]:
         c1, c2, c3 = st.columns(3)
-        method = c1.selectbox("Method", list(METHODS), format_func=lambda m: METHODS[m].name, key="attr.method")
+        method = c1.selectbox(_("Method"), list(METHODS), format_func=keep_language(lambda m: _(METHODS[m].name)), key="attr.method")
         spec = METHODS[method]
         options: dict = {}
         if spec.needs_baseline:
-            options["baseline"] = c2.selectbox("Baseline", ["pad", "mask", "zero"], key="attr.baseline",
-                                               help="What each word is compared with: [PAD], [MASK] or the zero vector.")
+            options["baseline"] = c2.selectbox(_("Baseline"), list(BASELINE_NAMES), key="attr.baseline",
+                                               format_func=keep_language(lambda b: _(BASELINE_NAMES[b])),
+                                               help=_("What each word is compared with: [PAD], [MASK] or the zero "
+                                                      "vector."))
         if method == "ig":
             steps = allowed_options((10, 20, 50, 100, 200), settings.max_ig_steps)
-            options["n_steps"] = c3.select_slider("Steps", steps, value=min(50, steps[-1]), key="attr.steps")
+            options["n_steps"] = c3.select_slider(_("Steps"), steps, value=min(50, steps[-1]), key="attr.steps")
         if spec.kind == "perturbation" and method != "occlusion":
             samples = allowed_options((64, 128, 256, 512, 1024), settings.max_samples)
-            options["n_samples"] = c3.select_slider("Samples", samples, value=min(256, samples[-1]), key="attr.samples")
+            options["n_samples"] = c3.select_slider(_("Samples"), samples, value=min(256, samples[-1]),
+                                                    key="attr.samples")
         if spec.kind == "perturbation":
-            options["features"] = c2.radio("Features", ["token", "word"], horizontal=True, key="attr.features")
-        by_word = st.toggle("Merge WordPiece pieces into words", key="attr.by_word")
+            options["features"] = c2.radio(_("Features"), ["token", "word"], horizontal=True, key="attr.features",
+                                           format_func=keep_language(_))
+        by_word = st.toggle(_("Merge WordPiece pieces into words"), key="attr.by_word")
         a = cached_attribution(*key, method, target, token_index, tuple(sorted(options.items())))
-        st.caption(f"{a.method}: blue tokens raise P({a.target_label}), red ones lower it. {spec.reference}")
+        st.caption(_("{method}: blue tokens raise P({label}), red ones lower it. {reference}").format(
+            method=_(a.method), label=a.target_label, reference=_(spec.reference)))
         show_scores(a, by_word)
         if a.delta is not None:
             comp = completeness(a)
-            st.info(
-                f"Completeness: the scores add up to {a.scores.sum():+.4f}; f(x) − f(baseline) = "
-                f"{a.target_score:.4f} − {a.baseline_score:.4f} = {a.target_score - a.baseline_score:+.4f}. "
-                f"Convergence delta {a.delta:+.2e} ({comp.relative:.1%} of the difference)."
-            )
+            st.info(_(
+                "Completeness: the scores add up to {total:+.4f}; f(x) − f(baseline) = {fx:.4f} − {fb:.4f} = "
+                "{diff:+.4f}. Convergence delta {delta:+.2e} ({share:.1%} of the difference)."
+            ).format(total=a.scores.sum(), fx=a.target_score, fb=a.baseline_score,
+                     diff=a.target_score - a.baseline_score, delta=a.delta, share=comp.relative))
 
-    elif view == "Compare methods":
-        chosen = st.multiselect("Methods", list(METHODS), default=list(CHEAP), key="attr.compare",
-                                format_func=lambda m: METHODS[m].name)
+    elif view == VIEWS[1]:
+        chosen = st.multiselect(_("Methods"), list(METHODS), default=list(CHEAP), key="attr.compare",
+                                format_func=keep_language(lambda m: _(METHODS[m].name)), placeholder=_("Choose methods"))
         if chosen:
             cmp = cached_comparison(*key, tuple(chosen), target, token_index)
             table = cmp.table()
+            table.columns = [_(c) for c in table.columns]
             table.index = [f"{i}: {t}" for i, t in enumerate(cmp.tokens)]
             st.dataframe(table.style.format("{:+.3f}").background_gradient(cmap="RdBu", axis=0), width="stretch")
             st.plotly_chart(
-                charts.matrix_heatmap(cmp.rank_correlation, cmp.names, cmp.names, title="Rank agreement (Spearman ρ)",
-                                      row_title="method", col_title="method", value_name="ρ",
+                charts.matrix_heatmap(cmp.rank_correlation, [_(n) for n in cmp.names], [_(n) for n in cmp.names],
+                                      title=_("Rank agreement (Spearman ρ)"),
+                                      row_title=_("method"), col_title=_("method"), value_name="ρ",
                                       colorscale=charts.DIVERGING, zmin=-1, zmax=1, height=420, value_format=".2f"),
                 key="attr.rho",
             )
-            st.caption("Methods that agree rank the tokens alike (ρ near 1). Disagreement is a reason to check "
-                       "faithfulness before trusting any one of them.")
+            st.caption(_("Methods that agree rank the tokens alike (ρ near 1). Disagreement is a reason to check "
+                         "faithfulness before trusting any one of them."))
 
-    elif view == "Faithfulness":
-        st.markdown(
+    elif view == VIEWS[2]:
+        st.markdown(_(
             "**Deletion** (ERASER comprehensiveness): mask the top-ranked tokens first; a faithful explanation makes "
             "the score fall fast. **Insertion** (sufficiency): keep only the top-ranked tokens; a faithful explanation "
             "recovers the score fast. Dashed: the average of random orders."
-        )
-        chosen = st.multiselect("Methods", list(METHODS), default=["ig", "occlusion"], key="attr.faith",
-                                format_func=lambda m: METHODS[m].name)
+        ))
+        chosen = st.multiselect(_("Methods"), list(METHODS), default=["ig", "occlusion"], key="attr.faith",
+                                format_func=keep_language(lambda m: _(METHODS[m].name)), placeholder=_("Choose methods"))
         rows = []
         cols = st.columns(2)
         for n, method in enumerate(chosen):
             a, curves = cached_curves(*key, method, target, token_index)
             x = curves.fractions * 100
             cols[n % 2].plotly_chart(
-                charts.lines(x, {"deletion": curves.deletion, "insertion": curves.insertion,
-                                 "random deletion": curves.random_deletion, "random insertion": curves.random_insertion},
-                             title=a.method, x_title="% of tokens removed / kept", y_title=f"P({a.target_label})",
+                charts.lines(x, {_("deletion"): curves.deletion, _("insertion"): curves.insertion,
+                                 _("random deletion"): curves.random_deletion,
+                                 _("random insertion"): curves.random_insertion},
+                             title=_(a.method), x_title=_("tokens removed / kept (%)"), y_title=f"P({a.target_label})",
                              height=340),
                 key=f"attr.curve.{method}",
             )
-            rows.append({"method": a.method, "AOPC comprehensiveness (↑)": curves.aopc_comprehensiveness,
-                         "random": curves.random_aopc_comprehensiveness,
-                         "AOPC sufficiency (↓)": curves.aopc_sufficiency, "random ": curves.random_aopc_sufficiency,
-                         "completeness error": completeness(a).relative if a.delta is not None else np.nan})
+            rows.append({_("method"): _(a.method), _("AOPC comprehensiveness (↑)"): curves.aopc_comprehensiveness,
+                         _("random"): curves.random_aopc_comprehensiveness,
+                         _("AOPC sufficiency (↓)"): curves.aopc_sufficiency,
+                         _("random") + " ": curves.random_aopc_sufficiency,
+                         _("completeness error"): _or_nan(completeness(a).relative if a.delta is not None else None)})
         if rows:
-            st.dataframe(pd.DataFrame(rows).set_index("method").style.format("{:.3f}", na_rep="–"), width="stretch")
+            st.dataframe(pd.DataFrame(rows).set_index(_("method")).style.format("{:.3f}", na_rep="–"), width="stretch")
 
     else:
-        st.markdown("**Layer Integrated Gradients**: how much each token's hidden state after each layer contributes.")
+        st.markdown(_("**Layer Integrated Gradients**: how much each token's hidden state after each layer "
+                      "contributes."))
         la = cached_layers(*key, target, token_index)
         st.plotly_chart(
-            charts.matrix_heatmap(la.scores, ["embeddings"] + [f"layer {l + 1}" for l in range(la.scores.shape[0] - 1)],
-                                  la.tokens, title=f"{la.method} for {la.target_label}", row_title="layer",
-                                  col_title="token", value_name="attribution", colorscale=charts.DIVERGING,
-                                  symmetric=True, height=420),
+            charts.matrix_heatmap(la.scores, [_("embeddings")] + [_("layer {layer}").format(layer=l + 1)
+                                                                  for l in range(la.scores.shape[0] - 1)],
+                                  la.tokens, title=_("{method} for {label}").format(method=_(la.method),
+                                                                                    label=la.target_label),
+                                  row_title=_("layer"), col_title=_("token"), value_name=_("attribution"),
+                                  colorscale=charts.DIVERGING, symmetric=True, height=420),
             key="attr.layers",
         )
-        st.markdown("**Head importance** (Michel et al., 2019): |∂ score / ∂ gate| for a gate on each head's output.")
+        st.markdown(_("**Head importance** (Michel et al., 2019): |∂ score / ∂ gate| for a gate on each head's "
+                      "output."))
         imp = cached_heads(*key, target, token_index)
-        st.plotly_chart(charts.head_grid(imp, title="Which heads matter for this prediction", value_name="importance",
-                                         value_format=".4f"), key="attr.heads")
+        st.plotly_chart(charts.head_grid(imp, title=_("Which heads matter for this prediction"),
+                                         value_name=_("importance"), value_format=".4f"), key="attr.heads")
 except BertLensError as err:
     st.info(str(err))

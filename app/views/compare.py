@@ -13,7 +13,7 @@ from explain.compare import export, figures
 from explain.compare.compat import check_compatible
 from explain.compare.data import read_rows, shipped_samples
 from explain.compare.text import CLASSIFICATION_TASKS, compare_text
-from explain.i18n import N_, _, get_language, language
+from explain.i18n import N_, _, get_language, keep_language, language
 
 MODES = (N_("One text"), N_("Data set"))
 VIEWS = (N_("Heads"), N_("Layers"), N_("Predictions and attributions"))
@@ -61,13 +61,14 @@ def pick_model_b(spec_a: str) -> str:
         st.session_state["cmp.model_b"] = wanted if wanted in names else CUSTOM
         st.session_state["cmp.model_b_custom"] = "" if wanted in names else wanted
     c1, c2, c3 = st.columns([3, 2, 1.4])
-    c1.selectbox(_("Model B (compared with A, the sidebar's model)"), [*names, CUSTOM], key="cmp.model_b")
+    c1.selectbox(_("Model B (compared with A, the sidebar's model)"), [*names, CUSTOM], key="cmp.model_b",
+                 format_func=keep_language(_))
     c3.radio(_("Figure downloads"), ["png", "svg"], horizontal=True, key="cmp.img", format_func=str.upper,
              help=_("The format the camera button above each figure saves."))
     spec_b = st.session_state["cmp.model_b"]
     if spec_b == CUSTOM:
         spec_b = c2.text_input(_("B: hub id or folder"), key="cmp.model_b_custom",
-                               placeholder="bert-base-uncased or /path/to/checkpoint").strip()
+                               placeholder=_("bert-base-uncased or /path/to/checkpoint")).strip()
     if spec_b:
         st.query_params["model_b"] = spec_b
     return spec_b
@@ -130,11 +131,11 @@ try:
 except BertLensError as err:
     st.error(str(err))
     st.stop()
-st.caption(_("A: **{a}** (the sidebar's model) · B: **{b}**").format(a=bundle_a.name, b=bundle_b.name))
+st.caption(_("A: **{a}** (the sidebar's model) · B: **{b}**").format(a=_(bundle_a.name), b=_(bundle_b.name)))
 for note in compat.notes:
-    st.info(note)
+    st.info(_(note))
 st.session_state.setdefault("cmp.mode", MODES[0])  # no widget default: callbacks set the mode (open_row)
-mode = st.segmented_control(_("Mode"), MODES, key="cmp.mode", format_func=_, label_visibility="collapsed") or MODES[0]
+mode = st.segmented_control(_("Mode"), MODES, key="cmp.mode", format_func=keep_language(_), label_visibility="collapsed") or MODES[0]
 
 if mode == MODES[0]:
     run_or_stop(choice)  # A's run, with its messages (truncation, notes on the model)
@@ -150,7 +151,7 @@ if mode == MODES[0]:
         st.session_state["cmp.head"] = int_param("head", top[1], H)
     st.success(export.summary(c))
     st.session_state.setdefault("cmp.view", VIEWS[0])
-    view = st.segmented_control(_("View"), VIEWS, key="cmp.view", format_func=_,
+    view = st.segmented_control(_("View"), VIEWS, key="cmp.view", format_func=keep_language(_),
                                 label_visibility="collapsed") or VIEWS[0]
 
     if view == VIEWS[0]:
@@ -173,7 +174,7 @@ if mode == MODES[0]:
                               key="cmp.js_chart", on_select=lambda: open_head("cmp.js_chart"),
                               selection_mode="points", config=config("js-grid"))
             att_a, att_b = c.run_a.attentions[layer, head], c.run_b.attentions[layer, head]
-            st.plotly_chart(figures.attention_maps(att_a, att_b, c.tokens, name_a=bundle_a.name, name_b=bundle_b.name,
+            st.plotly_chart(figures.attention_maps(att_a, att_b, c.tokens, name_a=_(bundle_a.name), name_b=_(bundle_b.name),
                                                    title=_("Layer {layer}, head {head}: where each token (row) looks")
                                                    .format(layer=layer, head=head)),
                             key="cmp.maps", config=config(f"layer{layer}-head{head}"))
@@ -198,7 +199,7 @@ if mode == MODES[0]:
             st.plotly_chart(figures.token_cosine(c.cosine, c.tokens, title=_("Cosine of each token's hidden state")),
                             key="cmp.tokens", config=config("token-cosine"))
         if c.cka is None:
-            st.plotly_chart(figures.cka_heatmap(c.cka_matrix, name_a=bundle_a.name, name_b=bundle_b.name,
+            st.plotly_chart(figures.cka_heatmap(c.cka_matrix, name_a=_(bundle_a.name), name_b=_(bundle_b.name),
                                                 title=_("CKA between every layer of A and of B")),
                             key="cmp.cka", config=config("cka"))
 
@@ -207,16 +208,16 @@ if mode == MODES[0]:
             st.info(_("Neither model has a classification head, so there is no prediction to compare."))
         else:
             cols = st.columns(2)
-            for col, p, name in ((cols[0], c.prediction_a, bundle_a.name), (cols[1], c.prediction_b, bundle_b.name)):
+            for col, p, name in ((cols[0], c.prediction_a, _(bundle_a.name)), (cols[1], c.prediction_b, _(bundle_b.name))):
                 col.metric(name, p.label if p is not None else _("no classifier"),
                            help=None if p is None or p.probs.ndim != 1 else f"{p.probs.max():.1%}")
-            st.plotly_chart(figures.prediction_bars(c.prediction_a, c.prediction_b, name_a=bundle_a.name,
-                                                    name_b=bundle_b.name), key="cmp.preds", config=config("predictions"))
+            st.plotly_chart(figures.prediction_bars(c.prediction_a, c.prediction_b, name_a=_(bundle_a.name),
+                                                    name_b=_(bundle_b.name)), key="cmp.preds", config=config("predictions"))
         if bundle_a.task in CLASSIFICATION_TASKS and bundle_b.task in CLASSIFICATION_TASKS:
             from explain.attribution.methods import METHODS
 
             method = st.selectbox(_("Attribution method (the same on both)"), list(METHODS), key="cmp.method",
-                                  format_func=lambda m: METHODS[m].name)
+                                  format_func=keep_language(lambda m: _(METHODS[m].name)))
             try:
                 ac = cached_attributions(choice.spec, spec_b, choice.text, choice.pair, method)
             except BertLensError as err:
@@ -225,15 +226,15 @@ if mode == MODES[0]:
             st.metric(_("Rank correlation of the token scores (Spearman)"), f"{ac.spearman:.3f}",
                       help=_("Over the non-special tokens; 1 = both models rank the tokens alike."))
             cols = st.columns(2)
-            for col, at, name in ((cols[0], ac.a, bundle_a.name), (cols[1], ac.b, bundle_b.name)):
+            for col, at, name in ((cols[0], ac.a, _(bundle_a.name)), (cols[1], ac.b, _(bundle_b.name))):
                 col.markdown(_("**{name}**: toward *{label}*").format(name=name, label=at.target_label))
                 col.html(colored_tokens(at.tokens, at.scores, diverging=True, fmt="{:+.3f}"))
-            st.plotly_chart(figures.attribution_bars(ac.a.tokens, ac.a.scores, ac.b.scores, name_a=bundle_a.name,
-                                                     name_b=bundle_b.name), key="cmp.attr", config=config("attributions"))
+            st.plotly_chart(figures.attribution_bars(ac.a.tokens, ac.a.scores, ac.b.scores, name_a=_(bundle_a.name),
+                                                     name_b=_(bundle_b.name)), key="cmp.attr", config=config("attributions"))
             if not ac.same_target:
                 st.caption(_("A and B have different classes, so each explains its own prediction."))
         else:
-            missing = [n for n, b in ((bundle_a.name, bundle_a), (bundle_b.name, bundle_b))
+            missing = [n for n, b in ((_(bundle_a.name), bundle_a), (_(bundle_b.name), bundle_b))
                        if b.task not in CLASSIFICATION_TASKS]
             st.info(_("Attributions need a classification head on both models; {names} has none.").format(
                 names=_(" and ").join(missing)))
@@ -245,12 +246,12 @@ if mode == MODES[0]:
     d3.download_button(_("Tokens (CSV)"), export.tokens_csv(c), "compare-tokens.csv", "text/csv", key="cmp.dl_tokens")
     with d4:
         head = (st.session_state.get("cmp.layer", 0), st.session_state.get("cmp.head", 0)) if c.js is not None else None
-        report_download(_("Report (HTML)"), bundle_a.name, bundle_b.name, lambda: export.text_sections(c, head=head),
+        report_download(_("Report (HTML)"), _(bundle_a.name), _(bundle_b.name), lambda: export.text_sections(c, head=head),
                         key="cmp.dl_report")
 
 else:
     samples = shipped_samples()
-    source = st.radio(_("Data"), [*samples, UPLOAD], key="cmp.data_source", format_func=_)
+    source = st.radio(_("Data"), [*samples, UPLOAD], key="cmp.data_source", format_func=keep_language(_))
     if source == UPLOAD:
         upload = st.file_uploader(_("CSV with a text column (label optional), or JSON Lines"),
                                   type=["csv", "tsv", "txt", "jsonl"], key="cmp.upload")
@@ -265,7 +266,7 @@ else:
         st.error(str(err))
         st.stop()
     for notice in rows.notices:
-        st.warning(notice)
+        st.warning(_(notice))
     key = (choice.spec, spec_b, hashlib.sha256(raw).hexdigest())
     results = st.session_state.setdefault("cmp.results", {})  # per (A, B, data): the last few only
     while len(results) > 3 and key not in results:

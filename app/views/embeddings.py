@@ -6,6 +6,7 @@ import streamlit as st
 from app import charts
 from app.common import run_or_stop
 from explain.embeddings import embedding_parts, mean_similarity_by_layer, token_similarity, token_trajectories
+from explain.i18n import N_, _, keep_language
 from explain.positions import (
     cosine_similarity,
     diagnose_primer,
@@ -20,142 +21,158 @@ from explain.positions import (
 bundle, run = run_or_stop(st.session_state["choice"])
 
 
-st.title("Embeddings and positions")
+VIEWS = (N_("This sentence"), N_("Learned vs sinusoidal positions"), N_("Segments"), N_("Similarity across layers"))
+
+st.title(_("Embeddings and positions"))
 view = st.segmented_control(
-    "View",
-    ["This sentence", "Learned vs sinusoidal positions", "Segments", "Similarity across layers"],
-    default="This sentence",
+    _("View"),
+    VIEWS,
+    format_func=keep_language(_),
+    default=VIEWS[0],
     key="emb.view",
     label_visibility="collapsed",
-) or "This sentence"
+) or VIEWS[0]
 
-if view == "This sentence":
-    st.markdown(
+if view == VIEWS[0]:
+    st.markdown(_(
         "BERT's input vector for token *t* at position *p* in segment *s* is "
-        "**LayerNorm(word[t] + position[p] + segment[s])**. The bars show each part's length (L2 norm)."
-    )
+        "**LayerNorm({word}[t] + {position}[p] + {segment}[s])**. The bars show each part's length (L2 norm)."
+    ).format(word=_("word"), position=_("position"), segment=_("segment")))
     parts = embedding_parts(run)
     st.plotly_chart(
         charts.bars(
             run.tokens,
-            {"word": parts.word, "position": parts.position, "segment": parts.segment,
-             "sum": parts.total, "after LayerNorm": parts.normalized},
-            y_title="L2 norm",
-            title="Size of each part of the input embedding",
+            {_("word"): parts.word, _("position"): parts.position, _("segment"): parts.segment,
+             _("sum"): parts.total, _("after LayerNorm"): parts.normalized},
+            y_title=_("L2 norm"),
+            title=_("Size of each part of the input embedding"),
         ),
         key="emb.parts",
     )
-    st.caption(
-        f"Mean cosine between the word part and the full sum: {parts.cos_word_sum.mean():.2f} "
+    st.caption(_(
+        "Mean cosine between the word part and the full sum: {cos:.2f} "
         "(1 would mean position and segment barely change the direction)."
-    )
+    ).format(cos=parts.cos_word_sum.mean()))
 
-elif view == "Learned vs sinusoidal positions":
+elif view == VIEWS[1]:
     limit = bundle.max_tokens
-    n = st.slider("Positions shown", 8, limit, min(128, limit), key="emb.positions")
+    n = st.slider(_("Positions shown"), 8, limit, min(128, limit), key="emb.positions")
     learned = learned_positions(bundle)[:n]
     sinus = sinusoidal_encoding(n, learned.shape[1])
     st.latex(r"PE_{(pos,\,2i)} = \sin\!\left(\frac{pos}{10000^{2i/d}}\right) \qquad "
              r"PE_{(pos,\,2i+1)} = \cos\!\left(\frac{pos}{10000^{2i/d}}\right)")
-    st.caption(
+    st.caption(_(
         "Vaswani et al. (2017) give every pair of dimensions its own frequency, from one cycle per 2π positions "
         "down to one per 10000·2π. BERT does not use this formula: it learns a table with one row per position."
-    )
-    skip_first = st.toggle("Leave position 0 out of the projections", value=True, key="emb.skip0",
-                           help="In BERT's learned table position 0 (always [CLS]) lies far from all the others "
-                           "and would stretch the first principal component.")
+    ))
+    skip_first = st.toggle(_("Leave position 0 out of the projections"), value=True, key="emb.skip0",
+                           help=_("In BERT's learned table position 0 (always [CLS]) lies far from all the others "
+                                  "and would stretch the first principal component."))
     left, right = st.columns(2)
-    for col, name, table in ((left, f"Learned ({bundle.name})", learned), (right, "Sinusoidal (Vaswani et al.)", sinus)):
+    for col, kind, name, table in ((left, "lea", _("Learned ({model})").format(model=_(bundle.name)), learned),
+                                   (right, "sin", _("Sinusoidal (Vaswani et al.)"), sinus)):
         with col:
             st.plotly_chart(
                 charts.matrix_heatmap(table, [str(i) for i in range(n)], [str(i) for i in range(table.shape[1])],
-                                      title=name, row_title="position", col_title="dimension", value_name="value",
-                                      colorscale=charts.DIVERGING, symmetric=True, height=420),
-                key=f"emb.table.{name[:3]}",
+                                      title=name, row_title=_("position"), col_title=_("dimension"),
+                                      value_name=_("value"), colorscale=charts.DIVERGING, symmetric=True, height=420),
+                key=f"emb.table.{kind}",
             )
             st.plotly_chart(
                 charts.matrix_heatmap(cosine_similarity(table), [str(i) for i in range(n)], [str(i) for i in range(n)],
-                                      title="Cosine similarity between positions", row_title="position",
-                                      col_title="position", value_name="cosine", colorscale=charts.DIVERGING,
+                                      title=_("Cosine similarity between positions"), row_title=_("position"),
+                                      col_title=_("position"), value_name=_("cosine"), colorscale=charts.DIVERGING,
                                       zmin=-1, zmax=1, height=420),
-                key=f"emb.cos.{name[:3]}",
+                key=f"emb.cos.{kind}",
             )
-            dims = st.radio("Projection", ["2-D", "3-D"], horizontal=True, key=f"emb.proj.{name[:3]}")
+            dims = st.radio(_("Projection"), ["2-D", "3-D"], horizontal=True, key=f"emb.proj.{kind}",
+                            format_func=keep_language(_))
             first = 1 if skip_first else 0
             proj = pca(table[first:], 3 if dims == "3-D" else 2)
             st.plotly_chart(
-                charts.trajectory(proj.coords, [f"position {i}" for i in range(first, n)],
+                charts.trajectory(proj.coords, [_("position {i}").format(i=i) for i in range(first, n)],
                                   color=np.arange(first, n),
-                                  title=f"PCA of positions {first}-{n - 1} ({proj.explained.sum():.0%} of variance)"),
-                key=f"emb.traj.{name[:3]}",
+                                  title=_("PCA of positions {first}-{last} ({share:.0%} of variance)").format(
+                                      first=first, last=n - 1, share=proj.explained.sum())),
+                key=f"emb.traj.{kind}",
             )
     offsets = np.arange(min(64, n))
     st.plotly_chart(
-        charts.lines(offsets, {"learned": similarity_by_offset(learned, len(offsets) - 1),
-                               "sinusoidal": similarity_by_offset(sinus, len(offsets) - 1)},
-                     title="How similar is position p to position p + k?", x_title="offset k",
-                     y_title="mean cosine similarity"),
+        charts.lines(offsets, {_("learned"): similarity_by_offset(learned, len(offsets) - 1),
+                               _("sinusoidal"): similarity_by_offset(sinus, len(offsets) - 1)},
+                     title=_("How similar is position p to position p + k?"), x_title=_("offset k"),
+                     y_title=_("mean cosine similarity")),
         key="emb.offset",
     )
-    with st.expander("⚠️ The one-line formula some primers print, and why it is wrong"):
+    with st.expander(_("⚠️ The one-line formula some primers print, and why it is wrong")):
         d = diagnose_primer(n, learned.shape[1])
-        st.latex(r"\color{red}{\text{WRONG: }} PE_{pos} = \sin(pos/10000) + \cos(pos/10000)")
-        st.markdown(
-            f"- It writes **the same number into every dimension**: the {n} x {learned.shape[1]} matrix has rank "
-            f"**{d.rank}** (the real encoding: {d.sinusoid_rank}). Every position points the same way: the smallest "
-            f"cosine between two positions is **{d.min_cosine:.6f}** (real: {d.sinusoid_min_cosine:.2f}).\n"
-            f"- It has **one frequency** whose wavelength is 2π·10000 ≈ 62,832 positions, so neighbours differ by "
-            f"only **{d.neighbour_gap:.1e}** per dimension (real: {d.sinusoid_neighbour_gap:.3f}).\n"
-            f"- A constant vector has zero variance, so LayerNorm maps it to **{d.layer_norm_collapse:.0e}**: the "
-            "position would vanish before the first layer.\n"
-            "- Summing sin and cos of one angle loses the pair structure that makes PE(pos + k) a rotation of "
-            "PE(pos): the property that lets attention read relative offsets."
-        )
+        st.latex(r"\color{red}{\text{" + _("WRONG:") + r" }} PE_{pos} = \sin(pos/10000) + \cos(pos/10000)")
+        st.markdown("\n".join("- " + line for line in [
+            _("It writes **the same number into every dimension**: the {n} x {d} matrix has rank **{rank}** (the "
+              "real encoding: {real_rank}). Every position points the same way: the smallest cosine between two "
+              "positions is **{cos:.6f}** (real: {real_cos:.2f}).").format(
+                n=n, d=learned.shape[1], rank=d.rank, real_rank=d.sinusoid_rank, cos=d.min_cosine,
+                real_cos=d.sinusoid_min_cosine),
+            _("It has **one frequency** whose wavelength is 2π·10000 ≈ 62,832 positions, so neighbours differ by "
+              "only **{gap:.1e}** per dimension (real: {real_gap:.3f}).").format(
+                gap=d.neighbour_gap, real_gap=d.sinusoid_neighbour_gap),
+            _("A constant vector has zero variance, so LayerNorm maps it to **{value:.0e}**: the position would "
+              "vanish before the first layer.").format(value=d.layer_norm_collapse),
+            _("Summing sin and cos of one angle loses the pair structure that makes PE(pos + k) a rotation of "
+              "PE(pos): the property that lets attention read relative offsets."),
+        ]))
         wrong = primer_formula(n, learned.shape[1])
         st.plotly_chart(
-            charts.lines(np.arange(n), {"primer (every dimension)": wrong[:, 0], "sinusoidal dim 0": sinus[:, 0],
-                                        "sinusoidal dim 1": sinus[:, 1], "sinusoidal dim 20": sinus[:, 20 % sinus.shape[1]]},
-                         title="Values by position", x_title="position", y_title="value"),
+            charts.lines(np.arange(n), {_("primer (every dimension)"): wrong[:, 0],
+                                        **{_("sinusoidal dim {i}").format(i=i): sinus[:, i % sinus.shape[1]]
+                                           for i in (0, 1, 20)}},
+                         title=_("Values by position"), x_title=_("position"), y_title=_("value")),
             key="emb.primer",
         )
 
-elif view == "Segments":
+elif view == VIEWS[2]:
     table = token_type_table(bundle)
     if table is None:
-        st.info(f"{bundle.name} has no segment (token type) embeddings: it tells sentences apart by [SEP] alone.")
+        st.info(_("{model} has no segment (token type) embeddings: it tells sentences apart by [SEP] alone.").format(
+            model=_(bundle.name)))
     else:
-        st.markdown("Segment embeddings add one learned vector to every token of text A and another to text B.")
+        st.markdown(_("Segment embeddings add one learned vector to every token of text A and another to text B."))
         shown = min(64, table.shape[1])
         st.plotly_chart(
-            charts.matrix_heatmap(table[:, :shown], [f"segment {i}" for i in range(len(table))],
-                                  [str(i) for i in range(shown)], title=f"Segment embeddings (first {shown} dimensions)",
-                                  row_title="segment", col_title="dimension", value_name="value",
+            charts.matrix_heatmap(table[:, :shown], [_("segment {i}").format(i=i) for i in range(len(table))],
+                                  [str(i) for i in range(shown)],
+                                  title=_("Segment embeddings (first {n} dimensions)").format(n=shown),
+                                  row_title=_("segment"), col_title=_("dimension"), value_name=_("value"),
                                   colorscale=charts.DIVERGING, symmetric=True, height=260),
             key="emb.segments",
         )
         norms = np.linalg.norm(table, axis=1)
-        st.write(
-            "Norms: " + ", ".join(f"segment {i}: {v:.2f}" for i, v in enumerate(norms))
-            + (f"; cosine between them: {cosine_similarity(table)[0, 1]:.2f}" if len(table) > 1 else "")
-        )
+        norms_text = _(", ").join(_("segment {i}: {norm:.2f}").format(i=i, norm=v) for i, v in enumerate(norms))
+        if len(table) > 1:
+            st.write(_("Norms: {norms}; cosine between them: {cos:.2f}").format(
+                norms=norms_text, cos=cosine_similarity(table)[0, 1]))
+        else:
+            st.write(_("Norms: {norms}").format(norms=norms_text))
 
 else:
-    layer = st.slider("After layer (0 = embedding output)", 0, run.num_layers, run.num_layers, key="emb.layer")
+    layer = st.slider(_("After layer (0 = embedding output)"), 0, run.num_layers, run.num_layers, key="emb.layer")
     st.plotly_chart(
         charts.matrix_heatmap(token_similarity(run, layer), run.tokens, run.tokens,
-                              title=f"Cosine similarity of token vectors after layer {layer}", row_title="token",
-                              col_title="token", value_name="cosine", colorscale=charts.DIVERGING, zmin=-1, zmax=1),
+                              title=_("Cosine similarity of token vectors after layer {layer}").format(layer=layer),
+                              row_title=_("token"), col_title=_("token"), value_name=_("cosine"), colorscale=charts.DIVERGING, zmin=-1, zmax=1),
         key="emb.similarity",
     )
     st.plotly_chart(
-        charts.lines(np.arange(run.num_layers + 1), {"mean cosine between different tokens": mean_similarity_by_layer(run)},
-                     title="Token vectors grow more alike with depth (anisotropy)", x_title="layer",
-                     y_title="mean cosine"),
+        charts.lines(np.arange(run.num_layers + 1),
+                     {_("mean cosine between different tokens"): mean_similarity_by_layer(run)},
+                     title=_("Token vectors grow more alike with depth (anisotropy)"), x_title=_("layer"),
+                     y_title=_("mean cosine")),
         key="emb.anisotropy",
     )
     paths = token_trajectories(run)
     st.plotly_chart(
         charts.token_paths(paths.coords, run.tokens,
-                           title=f"Each token's path through the layers (PCA, {paths.explained.sum():.0%} of variance)"),
+                           title=_("Each token's path through the layers (PCA, {share:.0%} of variance)").format(
+                               share=paths.explained.sum())),
         key="emb.paths",
     )

@@ -22,6 +22,14 @@
   var bStart = data.sentence_b_start == null ? -1 : data.sentence_b_start;
   var root = document.getElementById("bl-root");
   var $ = function (id) { return document.getElementById(id); };
+  // Text in the page's language (explain/attention/viewer.py sends it); {name} fields are filled in.
+  var TEXT = data.text || {};
+  function say(key, fallback, fields) {
+    return String(TEXT[key] || fallback).replace(/\{(\w+)\}/g, function (m, k) {
+      return fields && k in fields ? String(fields[k]) : m;
+    });
+  }
+  function headName(l, h) { return say("layer_head", "Layer {layer} \u00b7 head {head}", {layer: data.layers[l], head: data.heads[h]}); }
 
   // ---- decode: one Uint8Array view per head over a single buffer --------------------------------
   var per = T * T;
@@ -298,8 +306,8 @@
     c.fillStyle = muted;
     c.font = font(11);
     c.textAlign = "left"; c.textBaseline = "top";
-    c.fillText("query \u2193  key \u2192", 4, 4);
-    $("bl-title").textContent = "Layer " + data.layers[state.layer] + " \u00b7 head " + data.heads[state.head];
+    c.fillText(say("axes", "query \u2193  key \u2192"), 4, 4);
+    $("bl-title").textContent = headName(state.layer, state.head);
     timings.map_ms = performance.now() - t;
   }
 
@@ -332,7 +340,8 @@
     while (minV > 1 && kept + hist[minV] + hist[minV - 1] <= MAX_LINES) { kept += hist[minV]; minV--; }
     kept += hist[minV];
     $("bl-lines-note").textContent = kept < total
-      ? "Showing the " + kept.toLocaleString() + " strongest of " + total.toLocaleString() + " lines (weight \u2265 " + (minV / SCALE).toFixed(3) + ")."
+      ? say("lines_note", "Showing the {kept} strongest of {total} lines (weight \u2265 {min}).",
+            {kept: kept.toLocaleString(), total: total.toLocaleString(), min: (minV / SCALE).toFixed(3)})
       : "";
     c.lineWidth = kept > 600 ? 1 : 1.6; // 1 px lines rasterise ~5x faster without a GPU
     // 32 opacity levels, one path each: every stroke costs a pass over the path's bounding box
@@ -425,7 +434,7 @@
   $("bl-grid").addEventListener("mousemove", function (ev) {
     var p = local(ev, ev.currentTarget), hit = thumbAt(p[0], p[1]);
     ev.currentTarget.style.cursor = hit ? "pointer" : "default";
-    if (hit) showTip(ev, ["Layer " + data.layers[hit[0]] + " \u00b7 head " + data.heads[hit[1]], "click to show it large"]);
+    if (hit) showTip(ev, [headName(hit[0], hit[1]), say("click", "click to show it large")]);
     else hideTip();
   });
   $("bl-grid").addEventListener("mouseleave", hideTip);
@@ -442,10 +451,10 @@
     drawOverlay(q, k);
     var v = weights[state.layer * H + state.head][q * T + k];
     showTip(ev, [
-      "Layer " + data.layers[state.layer] + " \u00b7 head " + data.heads[state.head],
-      "query: " + tokenName(q),
-      "key: " + tokenName(k),
-      "weight: " + fmt(v),
+      headName(state.layer, state.head),
+      say("query", "query: {token}", {token: tokenName(q)}),
+      say("key", "key: {token}", {token: tokenName(k)}),
+      say("weight", "weight: {value}", {value: fmt(v)}),
     ]);
   });
   over.addEventListener("mouseleave", function () { hideTip(); drawOverlay(-1); });

@@ -21,6 +21,7 @@ import numpy as np
 
 from explain.attention.payload import _ranges, fit_budget, shown_attention, token_positions
 from explain.errors import InputError
+from explain.i18n import _, get_language
 from explain.run import ModelRun
 
 VENDOR_DIR = Path(__file__).resolve().parents[2] / "assets" / "js" / "vendor"
@@ -98,9 +99,9 @@ def bertviz_html(
     (True, False)
     """
     if view not in VIEWS:
-        raise InputError(f"Unknown bertviz view '{view}': use 'head' or 'model'.")
+        raise InputError(_("Unknown bertviz view '{view}': use 'head' or 'model'.").format(view=view))
     if theme not in ("light", "dark"):
-        raise InputError(f"Unknown theme '{theme}': use 'light' or 'dark'.")
+        raise InputError(_("Unknown theme '{theme}': use 'light' or 'dark'.").format(theme=theme))
     _check_template(view)
     tv = token_positions(run, include_special)
     n_tok = len(tv.tokens)
@@ -149,7 +150,17 @@ def _bertviz_body(view, attn, layers, heads, total_heads, tokens, b_start, theme
             display_mode=theme,
             html_action="return",
         )
-    return _strip_network(out.data)
+    return _translate_controls(_strip_network(out.data))
+
+
+def _translate_controls(body: str) -> str:
+    """bertviz's own labels (Layer, Attention and its sentence filters) in the current language."""
+    body = body.replace("Layer: <select", _("Layer:") + " <select").replace("Attention: <select", _("Attention:") + " <select")
+    body = body.replace('">All</option>', '">' + html_lib.escape(_("All")) + "</option>")
+    for a, b in (("A", "A"), ("B", "B"), ("A", "B"), ("B", "A")):
+        body = body.replace(f">Sentence {a} -> Sentence {b}<", ">" + html_lib.escape(
+            _("Sentence {a} -> Sentence {b}").format(a=a, b=b)) + "<")
+    return body
 
 
 def _strip_network(raw: str) -> str:
@@ -214,22 +225,24 @@ def _vendor_scripts() -> str:
 
 def _caption(view, run, tv, sel, include_special) -> str:
     what = (
-        "Head view: lines join each token (left) to the tokens it attends to (right)"
+        _("Head view: lines join each token (left) to the tokens it attends to (right)")
         if view == "head"
-        else "Model view: one thumbnail per head, rows are layers"
+        else _("Model view: one thumbnail per head, rows are layers")
     )
-    bits = [what, f"layers {_ranges(sel.layers)}", f"heads {_ranges(sel.heads)}", f"{len(tv.tokens)} tokens"]
+    bits = [what, _("layers {layers}").format(layers=_ranges(sel.layers)),
+            _("heads {heads}").format(heads=_ranges(sel.heads)), _("{n} tokens").format(n=len(tv.tokens))]
     if view == "head" and sel.heads != tuple(range(run.num_heads)):
-        bits.append("colour boxes are heads " + ", ".join(map(str, sel.heads)) + " in order")
+        bits.append(_("colour boxes are heads {heads} in order").format(heads=", ".join(map(str, sel.heads))))
     if not include_special:
-        bits.append("special tokens hidden (weights not renormalised)")
+        bits.append(_("special tokens hidden (weights not renormalised)"))
     return " · ".join(bits)
 
 
 def _document(body: str, caption: str, theme: str) -> str:
     fg, bg = ("#1f2430", "#ffffff") if theme == "light" else ("#dddddd", "#0e1117")
+    lang = "zh-CN" if get_language() == "zh" else "en"
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>bertviz (offline)</title>
 <style>

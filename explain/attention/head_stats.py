@@ -13,16 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explain.i18n import N_
 from explain.run import ModelRun
 
-STATISTICS = {
-    "entropy": "Entropy (bits)",
-    "distance": "Mean distance (tokens)",
-    "cls": "Share on [CLS]",
-    "sep": "Share on [SEP]",
-    "self": "Share on itself",
-    "prev": "Share on previous token",
-    "next": "Share on next token",
+STATISTICS = {  # key -> display name (translated with _() where shown)
+    "entropy": N_("Entropy (bits)"),
+    "distance": N_("Mean distance (tokens)"),
+    "cls": N_("Share on [CLS]"),
+    "sep": N_("Share on [SEP]"),
+    "self": N_("Share on itself"),
+    "prev": N_("Share on previous token"),
+    "next": N_("Share on next token"),
 }
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explain.errors import InputError
+from explain.i18n import _
 from explain.run import ModelRun
 from explain.settings import check_flow_tokens
 
@@ -57,9 +58,11 @@ def head_map(run: ModelRun, layer: int, head: int, hide_special: bool = False, r
 
 def check_head(run: ModelRun, layer: int, head: int | None = None) -> None:
     if not 0 <= layer < run.num_layers:
-        raise InputError(f"Layer {layer} does not exist: this model has layers 0 to {run.num_layers - 1}.")
+        raise InputError(_("Layer {layer} does not exist: this model has layers 0 to {last}.").format(
+            layer=layer, last=run.num_layers - 1))
     if head is not None and not 0 <= head < run.num_heads:
-        raise InputError(f"Head {head} does not exist: this model has heads 0 to {run.num_heads - 1}.")
+        raise InputError(_("Head {head} does not exist: this model has heads 0 to {last}.").format(
+            head=head, last=run.num_heads - 1))
 
 
 def residual_attention(attentions: np.ndarray) -> np.ndarray:
@@ -112,13 +115,12 @@ def attention_flow(attentions: np.ndarray, max_seconds: float | None = None) -> 
     Returns:
         (T, T); entry [i, j] is the flow from input token j into output token i.
     """
-    num_layers, _, T, _ = attentions.shape
+    num_layers, T = attentions.shape[0], attentions.shape[2]
     check_flow_tokens(T)
     if max_seconds is not None and flow_seconds_estimate(T, num_layers) > max_seconds:
-        raise InputError(
-            f"Attention flow for {T} tokens would take about {flow_seconds_estimate(T, num_layers):.0f} s; "
-            "shorten the text or start it on demand."
-        )
+        raise InputError(_(
+            "Attention flow for {n} tokens would take about {s:.0f} s; shorten the text or start it on demand."
+        ).format(n=T, s=flow_seconds_estimate(T, num_layers)))
     from scipy.sparse.csgraph import maximum_flow  # imported here: the attention page starts without SciPy
 
     graph = _flow_graph(residual_attention(attentions))
@@ -132,7 +134,7 @@ def attention_flow(attentions: np.ndarray, max_seconds: float | None = None) -> 
 
 def _flow_graph(aug: np.ndarray):
     """Directed layered graph: node l*T + j (token j below layer l) -> (l+1)*T + i, capacity A~_l[i, j]."""
-    num_layers, T, _ = aug.shape
+    num_layers, T = aug.shape[:2]
     caps = np.rint(aug * _FLOW_SCALE).astype(np.int32)  # [l, i, j]
     l_idx, i_idx, j_idx = np.meshgrid(np.arange(num_layers), np.arange(T), np.arange(T), indexing="ij")
     rows = (l_idx * T + j_idx).ravel()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explain.errors import InputError
+from explain.i18n import _
 from explain.run import ModelRun
 
 FORMAT = "bertlens-attention-u8/1"
@@ -48,17 +49,21 @@ def encode_attention(
     """
     attn = np.asarray(attn)
     if attn.ndim != 4 or attn.shape[2] != attn.shape[3]:
-        raise InputError(f"Attention must be (layers, heads, tokens, tokens); got shape {attn.shape}.")
-    n_layers, n_heads, n_tok, _ = attn.shape
+        raise InputError(_("Attention must be (layers, heads, tokens, tokens); got shape {shape}.").format(
+            shape=attn.shape))
+    n_layers, n_heads, n_tok = attn.shape[:3]
     if min(attn.shape) == 0:
-        raise InputError(f"Attention is empty (shape {attn.shape}): run the model on some text first.")
+        raise InputError(_("Attention is empty (shape {shape}): run the model on some text first.").format(
+            shape=attn.shape))
     if len(tokens) != n_tok:
-        raise InputError(f"Attention covers {n_tok} tokens but {len(tokens)} token strings were given.")
+        raise InputError(_("Attention covers {n} tokens but {given} token strings were given.").format(
+            n=n_tok, given=len(tokens)))
     if not np.isfinite(attn).all():
-        raise InputError("Attention holds NaN or infinite values: check the model's output.")
+        raise InputError(_("Attention holds NaN or infinite values: check the model's output."))
     lo, hi = float(attn.min()), float(attn.max())
     if lo < -1e-4 or hi > 1 + 1e-4:
-        raise InputError(f"Attention weights must lie in [0, 1] (softmax output); got {lo:.3g} to {hi:.3g}.")
+        raise InputError(_("Attention weights must lie in [0, 1] (softmax output); got {lo:.3g} to {hi:.3g}.").format(
+            lo=lo, hi=hi))
     layers = _numbers(layers, n_layers, "layers")
     heads = _numbers(heads, n_heads, "heads")
     q = np.rint(np.clip(attn, 0.0, 1.0) * SCALE).astype(np.uint8)
@@ -77,14 +82,15 @@ def encode_attention(
 def decode_attention(payload: dict) -> np.ndarray:
     """The weights `encode_attention` packed, as float32 (L, H, T, T); each within 1/510 of the original."""
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise InputError(f"Not an attention payload (expected format '{FORMAT}').")
+        raise InputError(_("Not an attention payload (expected format '{format}').").format(format=FORMAT))
     n_layers, n_heads, n_tok, n_key = (int(n) for n in payload["shape"])
     data = payload["data"]
     if len(data) != n_layers or any(len(row) != n_heads for row in data):
-        raise InputError(f"The payload's data does not match its shape {payload['shape']}.")
+        raise InputError(_("The payload's data does not match its shape {shape}.").format(shape=payload["shape"]))
     flat = b"".join(base64.b64decode(s) for row in data for s in row)
     if len(flat) != n_layers * n_heads * n_tok * n_key:
-        raise InputError(f"The payload holds {len(flat)} weights, its shape {payload['shape']} needs more or fewer.")
+        raise InputError(_("The payload holds {n} weights, its shape {shape} needs more or fewer.").format(
+            n=len(flat), shape=payload["shape"]))
     q = np.frombuffer(flat, dtype=np.uint8).reshape(n_layers, n_heads, n_tok, n_key)
     return q.astype(np.float32) / np.float32(payload.get("scale", SCALE))
 
@@ -110,7 +116,7 @@ def token_positions(run: ModelRun, include_special: bool = True) -> TokenView:
     """Which of `run`'s tokens to show: all of them, or all but [CLS]/[SEP]-like ones."""
     keep = np.arange(run.num_tokens) if include_special else np.flatnonzero(~np.asarray(run.special, dtype=bool))
     if keep.size == 0:
-        raise InputError("Only special tokens are left once they are hidden: show special tokens or add words.")
+        raise InputError(_("Only special tokens are left once they are hidden: show special tokens or add words."))
     b_start = None
     if run.text_pair is not None:
         in_b = np.flatnonzero(np.asarray(run.segment)[keep] == 1)
@@ -168,10 +174,10 @@ def fit_budget(
     layers = _labels(layers, num_layers, "layers")
     heads = _labels(heads, num_heads, "heads")
     if max_weights < weights_per_head:
-        raise InputError(
-            f"One head at this length is {weights_per_head:,} weights, above this page's budget of "
-            f"{max_weights:,}: raise the budget or shorten the text."
-        )
+        raise InputError(_(
+            "One head at this length is {n:,} weights, above this page's budget of {budget:,}: raise the budget or "
+            "shorten the text."
+        ).format(n=weights_per_head, budget=max_weights))
     asked = len(layers) * len(heads) * weights_per_head
     if asked <= max_weights:
         return Selection(tuple(layers), tuple(heads), None)
@@ -181,11 +187,10 @@ def fit_budget(
     else:
         layers = [keep_layer if keep_layer in layers else layers[0]]
         heads = _spread(heads, cells, keep_head)
-    notice = (
-        f"Showing layers {_ranges(layers)} and heads {_ranges(heads)} only: everything asked for is "
-        f"{asked:,} attention weights, above this page's budget of {max_weights:,}. "
-        "Choose other layers or heads to see them."
-    )
+    notice = _(
+        "Showing layers {layers} and heads {heads} only: everything asked for is {n:,} attention weights, above "
+        "this page's budget of {budget:,}. Choose other layers or heads to see them."
+    ).format(layers=_ranges(layers), heads=_ranges(heads), n=asked, budget=max_weights)
     return Selection(tuple(layers), tuple(heads), notice)
 
 
@@ -206,7 +211,8 @@ def _numbers(values: Sequence[int] | None, n: int, what: str) -> list[int]:
         return list(range(n))
     out = [int(v) for v in values]
     if len(out) != n:
-        raise InputError(f"{len(out)} {what} numbers given for attention with {n} {what}.")
+        raise InputError(_("{given} {what} numbers given for attention with {n} {what}.").format(
+            given=len(out), what=what, n=n))
     return out
 
 
@@ -216,12 +222,13 @@ def _labels(values: Sequence[int] | None, n: int, what: str) -> list[int]:
     try:
         out = sorted({int(v) for v in values})
     except (TypeError, ValueError):
-        raise InputError(f"{what} must be whole numbers from 0 to {n - 1}.") from None
+        raise InputError(_("{what} must be whole numbers from 0 to {last}.").format(what=what, last=n - 1)) from None
     if not out:
-        raise InputError(f"No {what} chosen: pick at least one (0 to {n - 1}).")
+        raise InputError(_("No {what} chosen: pick at least one (0 to {last}).").format(what=what, last=n - 1))
     bad = [v for v in out if not 0 <= v < n]
     if bad:
-        raise InputError(f"This model has {what} 0 to {n - 1}; {bad} is out of range.")
+        raise InputError(_("This model has {what} 0 to {last}; {bad} is out of range.").format(
+            what=what, last=n - 1, bad=bad))
     return out
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from explain.attention.payload import encode_attention, fit_budget, shown_attention, token_positions
 from explain.errors import InputError
+from explain.i18n import _, get_language
 from explain.run import ModelRun
 
 VIEWER_JS = Path(__file__).resolve().parents[2] / "assets" / "js" / "attention_viewer.js"
@@ -74,10 +75,11 @@ def attention_viewer_html(
     True
     """
     if theme not in THEMES:
-        raise InputError(f"Unknown theme '{theme}': use one of {', '.join(THEMES)}.")
-    for value, what, n in ((layer, "layer", run.num_layers), (head, "head", run.num_heads)):
+        raise InputError(_("Unknown theme '{theme}': use one of {themes}.").format(theme=theme, themes=", ".join(THEMES)))
+    for value, message, n in ((layer, _("This model has layers 0 to {last}; {value} is out of range."), run.num_layers),
+                              (head, _("This model has heads 0 to {last}; {value} is out of range."), run.num_heads)):
         if value is not None and not (isinstance(value, Integral) and not isinstance(value, bool) and 0 <= value < n):
-            raise InputError(f"This model has {what}s 0 to {n - 1}; {value!r} is out of range.")
+            raise InputError(message.format(last=n - 1, value=repr(value)))
     layer = None if layer is None else int(layer)
     head = None if head is None else int(head)
     tv = token_positions(run, include_special=not hide_special)
@@ -93,9 +95,11 @@ def attention_viewer_html(
         keep_head=head,
     )
     if layer is not None and layer not in sel.layers:
-        raise InputError(f"Layer {layer} is not among the layers chosen to show ({list(sel.layers)}).")
+        raise InputError(_("Layer {layer} is not among the layers chosen to show ({shown}).").format(
+            layer=layer, shown=list(sel.layers)))
     if head is not None and head not in sel.heads:
-        raise InputError(f"Head {head} is not among the heads chosen to show ({list(sel.heads)}).")
+        raise InputError(_("Head {head} is not among the heads chosen to show ({shown}).").format(
+            head=head, shown=list(sel.heads)))
 
     attn = shown_attention(run, tv, renormalize=renormalize and hide_special)
     attn = attn[list(sel.layers)][:, list(sel.heads)]
@@ -109,6 +113,7 @@ def attention_viewer_html(
             "head": sel.heads.index(head) if head is not None else 0,
         },
         theme=theme,
+        text=_script_text(),
     )
     page = _document(payload, run, notes)
     notice = " ".join(x for x in (sel.notice, *notes) if x) or None
@@ -125,12 +130,25 @@ def attention_viewer_html(
 def _notes(run: ModelRun, hide_special: bool, renormalize: bool) -> list[str]:
     notes = []
     if hide_special and renormalize:
-        notes.append("Special tokens hidden; each row renormalised to sum to 1 over the tokens shown.")
+        notes.append(_("Special tokens hidden; each row renormalised to sum to 1 over the tokens shown."))
     elif hide_special:
-        notes.append("Special tokens hidden; rows keep their original weights, so they sum to less than 1.")
+        notes.append(_("Special tokens hidden; rows keep their original weights, so they sum to less than 1."))
     if run.truncated_from:
-        notes.append(f"The text was cut to {run.num_tokens} of its {run.truncated_from} tokens.")
+        notes.append(_("The text was cut to {n} of its {total} tokens.").format(n=run.num_tokens, total=run.truncated_from))
     return notes
+
+
+def _script_text() -> dict[str, str]:
+    """What assets/js/attention_viewer.js writes, in the current language ({name} fields filled in by the script)."""
+    return {
+        "layer_head": _("Layer {layer} · head {head}"),
+        "click": _("click to show it large"),
+        "axes": _("query ↓  key →"),
+        "query": _("query: {token}"),
+        "key": _("key: {token}"),
+        "weight": _("weight: {value}"),
+        "lines_note": _("Showing the {kept} strongest of {total} lines (weight ≥ {min})."),
+    }
 
 
 @lru_cache(maxsize=1)
@@ -151,14 +169,25 @@ def _json_for_script(obj) -> str:
 
 
 def _document(payload: dict, run: ModelRun, notes: list[str]) -> str:
-    n_layers, n_heads, n_tok, _ = payload["shape"]
-    caption = f"{run.model_name} · {n_layers} layers × {n_heads} heads · {n_tok} tokens"
+    n_layers, n_heads, n_tok = payload["shape"][:3]
+    caption = _("{model} · {layers} layers × {heads} heads · {n} tokens").format(
+        model=_(run.model_name), layers=n_layers, heads=n_heads, n=n_tok)
     if notes:
         caption += " · " + " ".join(notes)
+    t = {k: html_lib.escape(v) for k, v in {
+        "title": _("Attention: every head"),
+        "layer": _("Layer"), "head": _("Head"), "colour": _("Colour"), "colour_scale": _("colour scale"),
+        "linear": _("linear"), "sqrt": _("square root (more contrast)"), "lines_view": _("lines view"),
+        "legend": _("attention weight"), "grid": _("Every head (rows: layers, columns: heads; click one)"),
+        "grid_label": _("attention maps of every head"), "selected": _("Selected head"),
+        "map_label": _("attention map of the selected head"), "lines": _("Lines (hover a token on the left)"),
+        "lines_label": _("attention lines of the selected head"),
+    }.items()}
+    lang = "zh-CN" if get_language() == "zh" else "en"
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Attention: every head</title>
+<title>{t["title"]}</title>
 <style>
   html, body {{ margin: 0; padding: 0; background: transparent; }}
   .bl {{
@@ -192,25 +221,25 @@ def _document(payload: dict, run: ModelRun, notes: list[str]) -> str:
 </head><body>
 <div id="bl-root" class="bl">
   <div class="bl-bar">
-    <label>Layer <select id="bl-layer" aria-label="layer"></select></label>
-    <label>Head <select id="bl-head" aria-label="head"></select></label>
-    <label>Colour <select id="bl-scale" aria-label="colour scale">
-      <option value="linear">linear</option><option value="sqrt">square root (more contrast)</option></select></label>
-    <label><input type="checkbox" id="bl-lines"> lines view</label>
-    <span class="bl-legend">0 <canvas id="bl-legend"></canvas> 1 attention weight</span>
+    <label>{t["layer"]} <select id="bl-layer" aria-label="{t["layer"]}"></select></label>
+    <label>{t["head"]} <select id="bl-head" aria-label="{t["head"]}"></select></label>
+    <label>{t["colour"]} <select id="bl-scale" aria-label="{t["colour_scale"]}">
+      <option value="linear">{t["linear"]}</option><option value="sqrt">{t["sqrt"]}</option></select></label>
+    <label><input type="checkbox" id="bl-lines"> {t["lines_view"]}</label>
+    <span class="bl-legend">0 <canvas id="bl-legend"></canvas> 1 {t["legend"]}</span>
   </div>
   <p class="bl-caption">{html_lib.escape(caption)}</p>
-  <h3>Every head (rows: layers, columns: heads; click one)</h3>
-  <canvas id="bl-grid" role="img" aria-label="attention maps of every head"></canvas>
+  <h3>{t["grid"]}</h3>
+  <canvas id="bl-grid" role="img" aria-label="{t["grid_label"]}"></canvas>
   <div class="bl-views">
     <div>
-      <h3 id="bl-title">Selected head</h3>
-      <div class="bl-mapwrap"><canvas id="bl-map" role="img" aria-label="attention map of the selected head"></canvas><canvas id="bl-map-over"></canvas></div>
+      <h3 id="bl-title">{t["selected"]}</h3>
+      <div class="bl-mapwrap"><canvas id="bl-map" role="img" aria-label="{t["map_label"]}"></canvas><canvas id="bl-map-over"></canvas></div>
     </div>
     <div id="bl-lines-box">
-      <h3>Lines (hover a token on the left)</h3>
+      <h3>{t["lines"]}</h3>
       <p class="bl-caption" id="bl-lines-note"></p>
-      <canvas id="bl-linescv" role="img" aria-label="attention lines of the selected head"></canvas>
+      <canvas id="bl-linescv" role="img" aria-label="{t["lines_label"]}"></canvas>
     </div>
   </div>
   <div id="bl-tip" class="bl-tip" hidden></div>

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from explain.errors import InputError
+from explain.i18n import _
 from explain.models.arch import embeddings_of, encoder_of
 from explain.models.checkpoint import ModelBundle
 from explain.run import encode
@@ -80,7 +81,8 @@ class Prepared:
         tok = self.bundle.tokenizer
         token_id = tok.pad_token_id if kind == "pad" else tok.mask_token_id
         if token_id is None:
-            raise InputError(f"This tokenizer has no [{kind.upper()}] token: choose another baseline.")
+            raise InputError(_("This tokenizer has no {token} token: choose another baseline.").format(
+                token=f"[{kind.upper()}]"))
         content = torch.from_numpy(~self.special).unsqueeze(0)
         return torch.where(content, torch.full_like(self.input_ids, token_id), self.input_ids)
 
@@ -167,10 +169,10 @@ class Prepared:
 
 def check_bundle(bundle: ModelBundle) -> None:
     if bundle.task not in CLASSIFICATION_TASKS:
-        raise InputError(
-            f"'{bundle.name}' has no classification head (task: {bundle.task}); attributions explain a "
-            "class score. Choose a sequence- or token-classification model."
-        )
+        raise InputError(_(
+            "'{model}' has no classification head (task: {task}); attributions explain a class score. Choose a "
+            "sequence- or token-classification model."
+        ).format(model=bundle.name, task=bundle.task))
 
 
 def prepare(
@@ -186,7 +188,7 @@ def prepare(
     check_option("score", score, SCORE_KINDS)
     if bundle.config.num_labels == 1:
         score = "logit"  # a regression head: its one output is the score itself
-    enc, _ = encode(bundle, text, text_pair)
+    enc = encode(bundle, text, text_pair)[0]
     ids = enc["input_ids"]
     T = ids.shape[1]
     special = enc["special_tokens_mask"][0].numpy().astype(bool)
@@ -196,7 +198,7 @@ def prepare(
     if bundle.task == "token-classification":
         token_index = _check_token_index(token_index, special, T)
     elif token_index is not None:
-        raise InputError("token_index applies to token-classification models only; leave it empty.")
+        raise InputError(_("token_index applies to token-classification models only; leave it empty."))
     position_ids = torch.arange(T).unsqueeze(0) + bundle.arch.position_offset
     inputs = {"attention_mask": enc["attention_mask"], "position_ids": position_ids}
     if token_types is not None:
@@ -226,7 +228,8 @@ def _check_token_index(token_index: int | None, special: np.ndarray, T: int) -> 
     if token_index is None:
         return int(np.flatnonzero(~special)[0])  # the first word piece
     if not isinstance(token_index, (int, np.integer)) or not 0 <= token_index < T:
-        raise InputError(f"token_index must be a token position from 0 to {T - 1}, not {token_index!r}.")
+        raise InputError(_("token_index must be a token position from 0 to {last}, not {value}.").format(
+            last=T - 1, value=repr(token_index)))
     return int(token_index)
 
 
@@ -236,10 +239,12 @@ def _check_target(target: int | str | None, bundle: ModelBundle, predicted: int)
         return predicted
     if isinstance(target, str):
         if target not in bundle.labels:
-            raise InputError(f"'{target}' is not a label of this model; its labels are {', '.join(bundle.labels)}.")
+            raise InputError(_("'{target}' is not a label of this model; its labels are {labels}.").format(
+                target=target, labels=", ".join(bundle.labels)))
         return bundle.labels.index(target)
     if not isinstance(target, (int, np.integer)) or not 0 <= target < num_labels:
-        raise InputError(f"target must be a class index from 0 to {num_labels - 1} or a label name, not {target!r}.")
+        raise InputError(_("target must be a class index from 0 to {last} or a label name, not {value}.").format(
+            last=num_labels - 1, value=repr(target)))
     return int(target)
 
 
@@ -280,12 +285,14 @@ def hook_snapshot(model: nn.Module) -> dict[str, tuple[tuple[str, ...], ...]]:
 def check_option(name: str, value, allowed):
     """`value` if it is one of `allowed`, else InputError naming the choices."""
     if value not in allowed:
-        raise InputError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}.")
+        raise InputError(_("{name} must be one of {allowed}; got {value}.").format(
+            name=name, allowed=", ".join(map(str, allowed)), value=repr(value)))
     return value
 
 
 def check_count(name: str, value, low: int, high: int) -> int:
     """`value` as an int if it is a whole number in [low, high], else InputError."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise InputError(f"{name} must be a whole number from {low} to {high}; got {value!r}.")
+        raise InputError(_("{name} must be a whole number from {low} to {high}; got {value}.").format(
+            name=name, low=low, high=high, value=repr(value)))
     return int(value)

@@ -17,6 +17,7 @@ from scipy.stats import rankdata
 from explain.attribution.core import Prepared, check_count, check_option, prepare
 from explain.attribution.methods import Attribution, attribute_prepared, method_spec
 from explain.errors import InputError
+from explain.i18n import _
 from explain.models.checkpoint import ModelBundle
 from explain.run import _frozen
 
@@ -48,7 +49,8 @@ def completeness(attribution: Attribution) -> Completeness:
     True
     """
     if attribution.baseline_score is None:
-        raise InputError(f"{attribution.method} compares with no baseline input, so completeness does not apply.")
+        raise InputError(_("{method} compares with no baseline input, so completeness does not apply.").format(
+            method=_(attribution.method)))
     total = float(np.sum(attribution.scores))
     expected = attribution.target_score - attribution.baseline_score
     gap = total - expected
@@ -158,13 +160,13 @@ def faithfulness_curves(
     batch_size = check_count("batch_size", batch_size, 1, 10_000)
     fr = np.asarray(fractions, dtype=np.float64)
     if fr.ndim != 1 or not np.any(fr > 0) or np.any((fr < 0) | (fr > 1)):
-        raise InputError("fractions must be a list of numbers from 0 to 1, at least one above 0.")
+        raise InputError(_("fractions must be a list of numbers from 0 to 1, at least one above 0."))
     prep = _prepare_like(bundle, attribution)
     content = np.flatnonzero(~prep.special)
     counts = np.minimum(np.ceil(fr * len(content) - 1e-9).astype(np.int64), len(content))
     ranked = content[np.argsort(-attribution.scores[content], kind="stable")]
     rng = np.random.default_rng(seed)
-    orders = [ranked] + [rng.permutation(content) for _ in range(n_random)]
+    orders = [ranked] + [rng.permutation(content) for _draw in range(n_random)]
     ids, masks = _erasure_rows(prep, orders, counts, removal)
     T = prep.num_tokens
     unique, inverse = torch.unique(torch.cat([ids, masks], 1), dim=0, return_inverse=True)  # e.g. k = 0 rows
@@ -192,7 +194,7 @@ def faithfulness_curves(
 def _prepare_like(bundle: ModelBundle, attribution: Attribution) -> Prepared:
     prep = prepare(bundle, attribution.text, attribution.text_pair, attribution.target, attribution.token_index, "prob")
     if prep.tokens != attribution.tokens:
-        raise InputError("This attribution was computed with another tokenizer: recompute it with this model.")
+        raise InputError(_("This attribution was computed with another tokenizer: recompute it with this model."))
     return prep
 
 
@@ -201,7 +203,8 @@ def _erasure_rows(prep: Prepared, orders: list[np.ndarray], counts: np.ndarray, 
     tok = prep.bundle.tokenizer
     filler = tok.mask_token_id if removal == "mask" else tok.pad_token_id
     if filler is None:
-        raise InputError(f"This tokenizer has no [{removal.upper()}] token: choose the other removal.")
+        raise InputError(_("This tokenizer has no {token} token: choose the other removal.").format(
+            token=f"[{removal.upper()}]"))
     T = prep.num_tokens
     content = ~prep.special
     removed = np.zeros((len(orders), 2, len(counts), T), dtype=bool)
@@ -266,11 +269,11 @@ def compare_methods(
     (2, 2)
     """
     if not methods:
-        raise InputError("Choose at least one method to compare.")
+        raise InputError(_("Choose at least one method to compare."))
     options = dict(options or {})
     stray = sorted(set(options) - set(methods))
     if stray:
-        raise InputError(f"Options given for methods not compared: {', '.join(stray)}.")
+        raise InputError(_("Options given for methods not compared: {methods}.").format(methods=", ".join(stray)))
     specs = [method_spec(m) for m in methods]
     resolved = [s.resolve(options.get(s.key, {})) for s in specs]  # all checked before any work
     prep = prepare(bundle, text, text_pair, target, token_index, score)

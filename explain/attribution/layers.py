@@ -28,12 +28,13 @@ from explain.attribution.core import (
     private_copy,
 )
 from explain.errors import InputError
+from explain.i18n import N_, _
 from explain.models.arch import layers_of
 from explain.models.checkpoint import ModelBundle
 from explain.run import _frozen
 from explain.settings import check_ig_steps, current_settings
 
-LAYER_METHODS = MappingProxyType({"layer_ig": "Layer Integrated Gradients", "conductance": "Layer Conductance"})
+LAYER_METHODS = MappingProxyType({"layer_ig": N_("Layer Integrated Gradients"), "conductance": N_("Layer Conductance")})
 DEFAULT_STEPS = MappingProxyType({"layer_ig": 20, "conductance": 50})
 HEAD_METHODS = ("gradient", "ablation")
 
@@ -109,7 +110,8 @@ def layer_attributions(
     (7, 6)
     """
     if method not in LAYER_METHODS:
-        raise InputError(f"Unknown layer method {method!r}; choose one of: {', '.join(LAYER_METHODS)}.")
+        raise InputError(_("Unknown layer method {method}; choose one of: {known}.").format(
+            method=repr(method), known=", ".join(LAYER_METHODS)))
     check_option("baseline", baseline, BASELINES)
     limit = current_settings().max_ig_steps
     if n_steps is None:
@@ -197,8 +199,8 @@ def _layer_ig(prep: Prepared, x: torch.Tensor, xb: torch.Tensor, n_steps: int, b
                     chunk[site] = (layer_of[rows] == site, leaf)
                 n = alphas.shape[0]
                 scores = prep.score_embeddings(x.expand(n, -1, -1), model=twin)
-                grads = torch.autograd.grad(scores.sum(), [leaf for _, leaf in chunk.values()])
-                for (site, (mask, _)), grad in zip(chunk.items(), grads):
+                grads = torch.autograd.grad(scores.sum(), [leaf for _site, leaf in chunk.values()])
+                for (site, (mask, _leaf)), grad in zip(chunk.items(), grads):
                     grad_sum[site] += (weight_of[rows][mask][:, None, None] * grad[mask]).sum(0)
         finally:
             for handle in handles:
@@ -263,7 +265,7 @@ def head_importance(
         embeds = prep.embeddings.clone().requires_grad_()
         out = bundle.model(inputs_embeds=embeds, **prep.model_inputs(1), output_attentions=True)
         if not out.attentions:
-            raise InputError("This model returns no attention weights (it needs eager attention).")
+            raise InputError(_("This model returns no attention weights (it needs eager attention)."))
         grads = torch.autograd.grad(prep.scores_from_logits(out.logits).sum(), out.attentions)
         per_layer = [(a * g).sum((-1, -2))[0] for a, g in zip(out.attentions, grads)]  # (H,) each
         values = torch.stack(per_layer).detach().double().numpy()
@@ -297,7 +299,8 @@ def score_with_head_gates(
     gates = np.asarray(gates, dtype=np.float64)
     gates = gates[None] if gates.ndim == 2 else gates
     if gates.ndim != 3 or gates.shape[1:] != (bundle.num_layers, bundle.num_heads):
-        raise InputError(f"gates must have shape ({bundle.num_layers}, {bundle.num_heads}) or (G, L, H).")
+        raise InputError(_("gates must have shape ({layers}, {heads}) or (G, L, H).").format(
+            layers=bundle.num_layers, heads=bundle.num_heads))
     g = torch.tensor(gates, dtype=prep.embeddings.dtype)
     return _frozen(_gated_scores(prep, g, batch=auto_batch(prep, len(g))))
 

@@ -26,6 +26,7 @@ from explain.attribution import captum_methods as impl
 from explain.attribution.core import BASELINES, FEATURES, Prepared, check_count, check_option, prepare
 from explain.attribution.layers import LayerAttribution, head_importance, layer_attributions, score_with_head_gates
 from explain.errors import InputError
+from explain.i18n import N_, _
 from explain.models.checkpoint import ModelBundle
 from explain.run import _frozen
 from explain.settings import check_ig_steps, check_samples, current_settings
@@ -119,8 +120,9 @@ class Method:
         """
         unknown = sorted(set(options) - set(self.defaults))
         if unknown:
-            allowed = ", ".join(self.defaults) or "none"
-            raise InputError(f"{self.name} does not take {', '.join(unknown)}; its options are: {allowed}.")
+            allowed = ", ".join(self.defaults) or _("none")
+            raise InputError(_("{method} does not take {options}; its options are: {allowed}.").format(
+                method=_(self.name), options=", ".join(unknown), allowed=allowed))
         settings = current_settings()
         defaults = dict(self.defaults)
         for name, limit in (("n_steps", settings.max_ig_steps), ("n_samples", settings.max_samples)):
@@ -138,7 +140,9 @@ def _number(name: str, positive: bool):
     def check(value):
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not number or value < 0 or (positive and value == 0):
-            raise InputError(f"{name} must be a {'positive' if positive else 'non-negative'} number; got {value!r}.")
+            message = _("{name} must be a positive number; got {value}.") if positive else _(
+                "{name} must be a non-negative number; got {value}.")
+            raise InputError(message.format(name=name, value=repr(value)))
         return float(value)
 
     return check
@@ -179,53 +183,53 @@ METHODS: Mapping[str, Method] = MappingProxyType(
         for m in (
             Method(
                 key="ig",
-                name="Integrated Gradients",
+                name=N_("Integrated Gradients"),
                 fn=impl.integrated_gradients,
                 defaults=MappingProxyType(
                     {"n_steps": "auto", "baseline": "pad", "internal_batch_size": None, "integration": "gausslegendre"}
                 ),
                 has_delta=True,
                 needs_baseline=True,
-                reference="Sundararajan, Taly & Yan 2017, Axiomatic Attribution for Deep Networks",
+                reference=N_("Sundararajan, Taly & Yan 2017, Axiomatic Attribution for Deep Networks"),
                 **_GRADIENT,
             ),
             Method(
                 key="saliency",
-                name="Saliency",
+                name=N_("Saliency"),
                 fn=impl.saliency,
                 defaults=MappingProxyType({}),
                 has_delta=False,
                 needs_baseline=False,
-                reference="Simonyan, Vedaldi & Zisserman 2014 (|gradient|, so scores are never negative)",
+                reference=N_("Simonyan, Vedaldi & Zisserman 2014 (|gradient|, so scores are never negative)"),
                 **_GRADIENT,
             ),
             Method(
                 key="input_x_gradient",
-                name="Input x Gradient",
+                name=N_("Input x Gradient"),
                 fn=impl.input_x_gradient,
                 defaults=MappingProxyType({}),
                 has_delta=False,
                 needs_baseline=False,
-                reference="Shrikumar et al. 2016, Not Just a Black Box",
+                reference=N_("Shrikumar et al. 2016, Not Just a Black Box"),
                 **_GRADIENT,
             ),
             Method(
                 key="deeplift",
-                name="DeepLift",
+                name=N_("DeepLift"),
                 fn=impl.deeplift,
                 defaults=MappingProxyType({"baseline": "pad"}),
                 has_delta=True,
                 needs_baseline=True,
                 uses_hooks=True,
                 kind="gradient",
-                reference="Shrikumar, Greenside & Kundaje 2017 (Captum's rules; see attribute())",
+                reference=N_("Shrikumar, Greenside & Kundaje 2017 (Captum's rules; see attribute())"),
             ),
             Method(
                 key="occlusion",
-                name="Occlusion",
+                name=N_("Occlusion"),
                 fn=impl.occlusion,
                 defaults=MappingProxyType(dict(_PERTURB)),
-                reference="Zeiler & Fergus 2014 (one token or word replaced at a time)",
+                reference=N_("Zeiler & Fergus 2014 (one token or word replaced at a time)"),
                 **_PERTURBATION,
             ),
             Method(
@@ -233,7 +237,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                 name="KernelSHAP",
                 fn=impl.kernel_shap,
                 defaults=MappingProxyType({**_PERTURB, "n_samples": 256, "seed": 0}),
-                reference="Lundberg & Lee 2017, A Unified Approach to Interpreting Model Predictions",
+                reference=N_("Lundberg & Lee 2017, A Unified Approach to Interpreting Model Predictions"),
                 **_PERTURBATION,
             ),
             Method(
@@ -243,7 +247,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                 defaults=MappingProxyType(
                     {**_PERTURB, "n_samples": 256, "seed": 0, "kernel_width": 0.25, "alpha": 1.0}
                 ),
-                reference='Ribeiro, Singh & Guestrin 2016, "Why Should I Trust You?"',
+                reference=N_('Ribeiro, Singh & Guestrin 2016, "Why Should I Trust You?"'),
                 **_PERTURBATION,
             ),
         )
@@ -317,7 +321,8 @@ def attribute(
 
 def method_spec(method: str) -> Method:
     if method not in METHODS:
-        raise InputError(f"Unknown attribution method {method!r}; choose one of: {', '.join(METHODS)}.")
+        raise InputError(_("Unknown attribution method {method}; choose one of: {known}.").format(
+            method=repr(method), known=", ".join(METHODS)))
     return METHODS[method]
 
 
@@ -391,12 +396,12 @@ def merge_words(
     else:
         scores = np.asarray(attribution_or_scores, dtype=np.float64)
     if word_ids is None or tokens is None:
-        raise InputError("merge_words needs word_ids and tokens along with plain scores.")
+        raise InputError(_("merge_words needs word_ids and tokens along with plain scores."))
     ids = [-1 if w is None else int(w) for w in word_ids]
     if not len(ids) == len(tokens) == len(scores):
-        raise InputError(
-            f"scores ({len(scores)}), word_ids ({len(ids)}) and tokens ({len(tokens)}) must have one entry per token."
-        )
+        raise InputError(_(
+            "scores ({scores}), word_ids ({word_ids}) and tokens ({tokens}) must have one entry per token."
+        ).format(scores=len(scores), word_ids=len(ids), tokens=len(tokens)))
     words: list[list[str]] = []
     merged: list[float] = []
     special: list[bool] = []

@@ -21,16 +21,16 @@ DEFAULT_TEXT = "The animal didn't cross the street because it was too tired."
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="A",
-                        help="the fine-tuned model: a built-in name, a hub id or a local folder")
-    parser.add_argument("--base", required=True, metavar="B", help="the model to compare it with (e.g. its base)")
-    parser.add_argument("--text", help="one text to compare on (default: an example sentence when no --data)")
-    parser.add_argument("--pair", help="a second text, for sentence-pair models")
-    parser.add_argument("--data", metavar="FILE", help="a CSV with a text column (label optional) or JSON Lines")
-    parser.add_argument("--max-rows", type=int, default=2000, help="rows read from --data at most (default 2000)")
+                        help=_("the fine-tuned model: a built-in name, a hub id or a local folder"))
+    parser.add_argument("--base", required=True, metavar="B", help=_("the model to compare it with (e.g. its base)"))
+    parser.add_argument("--text", help=_("one text to compare on (default: an example sentence when no --data)"))
+    parser.add_argument("--pair", help=_("a second text, for sentence-pair models"))
+    parser.add_argument("--data", metavar="FILE", help=_("a CSV with a text column (label optional) or JSON Lines"))
+    parser.add_argument("--max-rows", type=int, default=2000, help=_("rows read from --data at most (default 2000)"))
     parser.add_argument("--attribution", default="ig", metavar="METHOD",
-                        help="attribution method run on both for the text, when both have a classifier "
-                             "(ig, saliency, input_x_gradient, occlusion, ...; 'none' to skip)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the JSON, CSV and report.html")
+                        help=_("attribution method run on both for the text, when both have a classifier "
+                               "(ig, saliency, input_x_gradient, occlusion, ...; 'none' to skip)"))
+    parser.add_argument("--out", required=True, metavar="DIR", help=_("folder for the JSON, CSV and report.html"))
 
 
 def _say(message: str) -> None:
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     b = load_model(args.base)
     compat = check_compatible(a, b)
     for note in compat.notes:
-        _say(note)
+        _say(_(note))
     out.mkdir(parents=True, exist_ok=True)
     written, sections = [], []
     text = args.text if args.text is not None else (None if rows else DEFAULT_TEXT)
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         print(_("One text: {summary}").format(summary=export.summary(c)))
     if rows is not None:
         for notice in rows.notices:
-            _say(notice)
+            _say(_(notice))
         _say(_("Comparing over {n} rows of {file}…").format(n=len(rows.texts), file=args.data))
         d = compare_dataset(a, b, rows.texts, gold=rows.labels, compat=compat, progress=_progress(time.perf_counter()))
         written += [

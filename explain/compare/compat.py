@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from explain.errors import InputError
-from explain.i18n import _
+from explain.i18n import N_, _, deferred
 from explain.models.checkpoint import ModelBundle
 
 # Mixed case, accents, digits, punctuation and a special token: differences in normalisation show.
@@ -127,13 +127,13 @@ def check_compatible(a: ModelBundle, b: ModelBundle) -> Compatibility:
     )
     notes = []
     if not c.same_heads:
-        notes.append(_(
+        notes.append(deferred(N_(  # kept in a shared cache: shown with _() in each reader's language
             "A has {la} layers x {ha} heads, B {lb} x {hb}: per-head attention (maps, differences, the "
             "Jensen-Shannon grid) needs equal layers and heads, so it is not shown. CKA works across shapes."
-        ).format(la=c.layers[0], ha=c.heads[0], lb=c.layers[1], hb=c.heads[1]))
+        ), la=c.layers[0], ha=c.heads[0], lb=c.layers[1], hb=c.heads[1]))
     elif not c.same_width:
-        notes.append(_(
+        notes.append(deferred(N_(
             "A's hidden size is {da}, B's {db}: the per-token cosine needs equal sizes, so it is not shown; "
             "CKA compares representations of different widths."
-        ).format(da=widths[0], db=widths[1]))
+        ), da=widths[0], db=widths[1]))
     return replace(c, notes=tuple(notes))

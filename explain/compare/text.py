@@ -227,7 +227,7 @@ def compare_attributions(
         if bundle.task not in CLASSIFICATION_TASKS:
             raise InputError(
                 _("{which} ({name}) has no classification head, so it has no score to attribute.").format(
-                    which=name, name=bundle.name)
+                    which=name, name=_(bundle.name))
             )
     if a.task != b.task:
         raise InputError(_("A has a {ta} head and B a {tb} head: attributions need the same kind.").format(

@@ -159,7 +159,7 @@ def pruning_curve(
     batches = length_batches(enc.lengths, MAX_ROWS, MAX_POSITIONS, seed)
     order = np.argsort(scores.ravel(), kind="stable")
     rng = np.random.default_rng(seed)
-    orders = [order] + [rng.permutation(L * H) for _ in range(random_orders)]
+    orders = [order] + [rng.permutation(L * H) for _order in range(random_orders)]
     tracker = Tracker(len(rows) * len(ks) * len(orders), progress, cancel)
     acc = np.zeros((len(orders), len(ks)))
     loss = np.zeros((len(orders), len(ks)))

@@ -29,7 +29,7 @@ import numpy as np
 
 from explain.dataset.parse import Record, decoded_lines, detect_format, empty_file, records
 from explain.errors import InputError
-from explain.i18n import _, ngettext
+from explain.i18n import N_, _, deferred, ngettext
 
 MAX_BYTES = 5_000_000  # an upload read whole (Streamlit's own upload limit is also 5 MB by default)
 CHUNK_ROWS = 1000
@@ -165,7 +165,7 @@ def read_rows(
     rows = _rows(found, start=0, fmt=fmt, require_label=require_label)
     if max_rows is not None and len(rows) > max_rows:
         keep = np.sort(np.random.default_rng(seed).choice(len(rows), max_rows, replace=False))
-        notice = _("The file has {n:,} rows; a random sample of {k:,} is used.").format(n=len(rows), k=max_rows)
+        notice = deferred(N_("The file has {n:,} rows; a random sample of {k:,} is used."), n=len(rows), k=max_rows)
         rows = rows.subset(keep)
         rows = Rows(rows.texts, rows.labels, rows.pairs, rows.lines, 0, (notice,), fmt)
     return rows
@@ -311,7 +311,7 @@ def read_labelled_csv(
         )
     clashes = _conflicts(rows.texts, rows.labels)
     if clashes:
-        notices.append(_("{n} texts appear with more than one label; they are kept as given.").format(n=clashes))
+        notices.append(deferred(N_("{n} texts appear with more than one label; they are kept as given."), n=clashes))
     return LabelledData(texts=rows.texts, labels=rows.labels, classes=classes, notices=tuple(notices))
 
 

