@@ -10,6 +10,7 @@ from app.render import colored_tokens
 from explain import BertLensError
 from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves
 from explain.attribution.methods import METHODS, attribute, head_importance, layer_attributions, merge_words
+from explain.i18n import _
 from explain.models.catalog import builtin_models_for
 from explain.settings import allowed_options, current_settings
 
@@ -20,7 +21,7 @@ choice = st.session_state["choice"]
 st.title("Attributions")
 bundle = load_or_stop(choice.spec)
 need_model(bundle, bundle.task in CLASSIFIER_TASKS, "classification head", builtin_models_for(*CLASSIFIER_TASKS))
-_, run = run_or_stop(choice)
+run = run_or_stop(choice)[1]
 token_level = bundle.task == "token-classification"
 settings = current_settings()
 
@@ -56,6 +57,19 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(-1, keepdims=True)
 
 
+def target_from_link(labels) -> None:
+    """?target=<label> (e.g. from the Data set page: a row's gold label) selects that class, once per link."""
+    wanted = st.query_params.get("target")
+    if wanted is None or wanted == st.session_state.get("attr.target_link"):
+        return
+    st.session_state["attr.target_link"] = wanted
+    if wanted in labels:
+        st.session_state["attr.target"] = list(labels).index(wanted)
+    else:
+        st.toast(_("Ignored target={target!r} from the link: {model} has no such label.").format(
+            target=wanted, model=bundle.name))
+
+
 # --- What the model predicts, and what to explain ---------------------------------------------
 labels = bundle.labels
 token_index = None
@@ -79,6 +93,7 @@ top = np.argsort(-probs)[:8]
 left, right = st.columns([2, 3])
 with left:
     st.metric("Prediction", labels[predicted], help=f"Probability {probs[predicted]:.1%}")
+    target_from_link(labels)
     target = st.selectbox("Explain the score of", range(len(labels)), index=predicted, key="attr.target",
                           format_func=lambda k: f"{labels[k]} ({probs[k]:.1%})" + (" · predicted" if k == predicted else ""))
 with right:
@@ -112,8 +127,12 @@ try:
             options["baseline"] = c2.selectbox("Baseline", ["pad", "mask", "zero"], key="attr.baseline",
                                                help="What each word is compared with: [PAD], [MASK] or the zero vector.")
         if method == "ig":
-            steps = allowed_options((10, 20, 50, 100, 200), settings.max_ig_steps)
-            options["n_steps"] = c3.select_slider("Steps", steps, value=min(50, steps[-1]), key="attr.steps")
+            steps = ["auto", *allowed_options((10, 20, 50, 100, 200), settings.max_ig_steps)]
+            options["n_steps"] = c3.select_slider(
+                _("Steps"), steps, value="auto", key="attr.steps",
+                format_func=lambda n: _("adaptive") if n == "auto" else str(n),
+                help=_("Adaptive: 4, 8, 16, ... Gauss-Legendre steps until the completeness gap is under 1 % of "
+                       "f(x) − f(baseline) (at most 256); or a fixed number of steps."))
         if spec.kind == "perturbation" and method != "occlusion":
             samples = allowed_options((64, 128, 256, 512, 1024), settings.max_samples)
             options["n_samples"] = c3.select_slider("Samples", samples, value=min(256, samples[-1]), key="attr.samples")
@@ -130,6 +149,9 @@ try:
                 f"{a.target_score:.4f} − {a.baseline_score:.4f} = {a.target_score - a.baseline_score:+.4f}. "
                 f"Convergence delta {a.delta:+.2e} ({comp.relative:.1%} of the difference)."
             )
+        if a.n_steps:
+            st.caption(_("Integrated Gradients used {n} steps{how}.").format(
+                n=a.n_steps, how=_(" (adaptive)") if options.get("n_steps") == "auto" else ""))
 
     elif view == "Compare methods":
         chosen = st.multiselect("Methods", list(METHODS), default=list(CHEAP), key="attr.compare",

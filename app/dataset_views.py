@@ -1,0 +1,227 @@
+"""The Data set page's heavier views (words and shortcuts, heads, projector), its figures and exports.
+
+Each heavy view starts its background job only when it is opened; results are cached per (model, data,
+options) in app.dataset_jobs.RESULTS. Figures come from explain.dataset.figures (shared with the CLI
+report); the page only adds the click plumbing and the download format.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app.charts import export_config
+from app.dataset_page import download_text, explain_row, records_jsonl, row_frame, run_job
+from explain.i18n import N_, _, get_language, language
+from explain.report import csv_text
+
+COLOURS = {"gold": N_("gold label"), "predicted": N_("prediction"), "correct": N_("correct or not"),
+           "confidence": N_("confidence")}
+ATTR_METHODS = {"ig": N_("Integrated Gradients (adaptive steps)"), "input_x_gradient": N_("Input × gradient"),
+                "saliency": N_("Saliency")}
+
+
+def config(name: str) -> dict:
+    return export_config(st.session_state.get("ds.img", "png"), f"bert-lens-dataset-{name}")
+
+
+def figures():
+    from explain.dataset import figures as module  # plotly: imported when a figure is drawn
+
+    return module
+
+
+def sample_index(n: int, limit: int) -> np.ndarray:
+    """A seeded sample of at most `limit` of n rows, in row order (the heavy views' rows)."""
+    if n <= limit:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, limit, replace=False))
+
+
+# --- words and shortcuts ---------------------------------------------------------------------------
+def words_key(key, method: str, target: str, limit: int):
+    return ("words", *key[1:], method, target, limit)
+
+
+def words_view(ev, bundle, key, limit: int) -> None:
+    c1, c2 = st.columns(2)
+    method = c1.selectbox(_("Method"), list(ATTR_METHODS), format_func=lambda m: _(ATTR_METHODS[m]), key="ds.method")
+    target = c2.radio(_("Explain toward"), ["predicted", "gold"], horizontal=True, key="ds.target",
+                      format_func={"predicted": _("the prediction"), "gold": _("the gold label")}.get)
+    index = sample_index(len(ev), limit)
+    if len(index) < len(ev):
+        st.caption(_("A seeded sample of {k:,} of the {n:,} rows is explained.").format(k=len(index), n=len(ev)))
+
+    def work(progress, cancel):
+        from explain.dataset.attributions import dataset_attributions
+        from explain.dataset.words import word_summary
+
+        sub = _sub_evaluation(ev, index)
+        da = dataset_attributions(bundle, sub.rows, method=method, target=target, evaluation=sub,
+                                  match=ev.match, progress=progress, cancel=cancel)
+        return da, word_summary(da, sub.y_true)
+
+    found = run_job("ds.job.words", words_key(key, method, target, len(index)), work, _("Explaining rows"))
+    if found is None:
+        return
+    da, summary = found
+    figs = figures().class_word_figures(summary)
+    cols = st.columns(min(len(figs), 2) or 1)
+    for n, fig in enumerate(figs):
+        cols[n % len(cols)].plotly_chart(fig, key=f"ds.words.{n}", config=config(f"words-{n}"))
+    if summary.shortcuts:
+        st.markdown(_("**Possible shortcuts**: words with a high attribution whose frequency is skewed to one class "
+                      "(log-odds ratio with an informative Dirichlet prior, Monroe et al. 2008). Judge each one: a "
+                      "genuine cue, or a name, title or habit of one class?"))
+        st.plotly_chart(figures().shortcut_figure(summary), key="ds.shortcuts", config=config("shortcuts"))
+        shortcuts = pd.DataFrame(figures().shortcut_rows(summary), columns=figures().shortcut_header(summary))
+        st.dataframe(shortcuts, hide_index=True, width="stretch")
+        download_text(_("Shortcuts (CSV)"), frame_csv(shortcuts), "dataset-shortcuts.csv", "text/csv", "ds.dl_short")
+    else:
+        st.caption(_("No word passes the shortcut test (z ≥ {z}).").format(z=summary.z_threshold))
+    d = da.delta_summary()
+    if d:
+        st.caption(_("{method}: {rows:,} rows, {steps:.1f} steps on average (median completeness gap {median:.2%}, "
+                     "90 % under {p90:.2%}; {conv:.0%} of rows met the 1 % condition) in {seconds:.1f} s.").format(
+            method=da.method, rows=len(da), steps=d["mean_steps"], median=d["median"], p90=d["p90"],
+            conv=d["converged"], seconds=da.seconds))
+    table = pd.DataFrame(summary.table())
+    st.dataframe(table, hide_index=True, width="stretch")
+    download_text(_("Words (CSV)"), frame_csv(table), "dataset-words.csv", "text/csv", "ds.dl_words")
+
+
+def _sub_evaluation(ev, index: np.ndarray):
+    """The evaluation restricted to `index` (for the sampled heavy views), predictions reused."""
+    from explain.dataset.evaluate import concat_evaluations
+
+    if len(index) == len(ev):
+        return ev
+    from dataclasses import replace
+
+    from explain.run import _frozen
+
+    sub = replace(ev, rows=ev.rows.subset(index), **{
+        name: _frozen(np.asarray(getattr(ev, name))[index])
+        for name in ("y_true", "y_pred", "logits", "probs", "loss", "correct", "n_tokens", "truncated")},
+        features=None if ev.features is None else _frozen(ev.features[index]))
+    return concat_evaluations([sub])  # recomputes the metrics of the sample
+
+
+# --- heads -----------------------------------------------------------------------------------------------
+def heads_view(ev, bundle, key, limit: int) -> None:
+    index = sample_index(len(ev), limit)
+    st.markdown(_("**Head importance** (Michel et al. 2019): the mean |∂ loss / ∂ gate| of a gate on each head's "
+                  "output over the rows, normalised per layer; then the **pruning curve**: accuracy as the least "
+                  "important heads are masked, next to a random order."))
+    if len(index) < len(ev):
+        st.caption(_("A seeded sample of {k:,} of the {n:,} rows is used.").format(k=len(index), n=len(ev)))
+
+    def work(progress, cancel):
+        from explain.dataset.heads import dataset_head_importance, pruning_curve
+
+        rows = ev.rows.subset(index)
+        imp = dataset_head_importance(bundle, rows, match=ev.match, cancel=cancel,
+                                      progress=lambda d, t: progress(d, t, _("Head importance")))
+        curve = pruning_curve(bundle, rows, imp, match=ev.match, cancel=cancel,
+                              progress=lambda d, t: progress(d, t, _("Pruning curve")))
+        return imp, curve
+
+    found = run_job("ds.job.heads", ("heads", *key[1:], len(index)), work, _("Head importance"))
+    if found is None:
+        return
+    imp, curve = found
+    left, right = st.columns(2)
+    left.plotly_chart(figures().head_importance_grid(imp), key="ds.heads", config=config("heads"))
+    right.plotly_chart(figures().pruning_figure(curve), key="ds.pruning", config=config("pruning"))
+    c1, c2 = st.columns(2)
+    L, H = imp.normalized.shape
+    heads = pd.DataFrame({"layer": np.repeat(np.arange(L), H), "head": np.tile(np.arange(H), L),
+                          "importance": imp.normalized.ravel(), "raw": imp.raw.ravel()})
+    download_text(_("Head importance (CSV)"), frame_csv(heads), "dataset-heads.csv", "text/csv", "ds.dl_heads", c1)
+    prune = pd.DataFrame({"heads masked": curve.ks, "accuracy": curve.accuracy, "loss": curve.loss,
+                          "random accuracy": curve.random_accuracy, "random loss": curve.random_loss})
+    download_text(_("Pruning curve (CSV)"), frame_csv(prune), "dataset-pruning.csv", "text/csv", "ds.dl_prune", c2)
+
+
+# --- projector -------------------------------------------------------------------------------------------
+def point_clicked() -> None:
+    """Projector click: the point's row (customdata holds the row index; it comes back as a dict or list)."""
+    points = st.session_state.get("ds.projector", {}).get("selection", {}).get("points", [])
+    if points:
+        data = points[0].get("customdata")
+        row = data[0] if isinstance(data, (list, tuple)) else (data.get("0") if isinstance(data, dict) else data)
+        if row is None:
+            row = points[0].get("point_index")
+        if row is not None:
+            st.session_state["ds.point"] = int(row)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_pca(key, _ev):
+    from explain.dataset.projector import pca
+
+    return pca(_ev.features, 3)
+
+
+def projector_view(ev, spec: str, key) -> None:
+    if ev.features is None:
+        st.info(_("This evaluation kept no head inputs to project."))
+        return
+
+    c1, c2 = st.columns([3, 1])
+    colour = c1.radio(_("Colour by"), list(COLOURS), horizontal=True, key="ds.colour", format_func=lambda c: _(COLOURS[c]))
+    three = c2.toggle(_("3-D"), key="ds.3d")
+    proj = cached_pca(key, ev)
+    fig = figures().projector(proj.coordinates, ev.labels, ev.y_true, ev.y_pred, ev.confidence, colour_by=colour,
+                              dims=3 if three else 2, texts=ev.rows.texts, explained=proj.explained_variance_ratio)
+    st.plotly_chart(fig, key="ds.projector", on_select=point_clicked, selection_mode="points",
+                    config=config("projector"))
+    st.caption(_("PCA of {what} (explained variance {var}). Click a point to see its row.").format(
+        what=ev.feature_name, var=", ".join(f"{v:.0%}" for v in proj.explained_variance_ratio)))
+    row = st.session_state.get("ds.point")
+    if row is not None and row < len(ev):
+        explain_row(ev, row, spec)
+
+
+# --- exports ---------------------------------------------------------------------------------------------
+def frame_csv(frame: pd.DataFrame) -> str:
+    return csv_text(list(frame.columns), frame.itertuples(index=False, name=None))
+
+
+def downloads(ev, key) -> None:
+    """Every table as CSV, predictions as JSONL, metrics.json and the standalone HTML report."""
+    st.subheader(_("Export"))
+    c = st.columns(5)
+    per_class = pd.DataFrame(ev.metrics.table())
+    download_text(_("Per class (CSV)"), frame_csv(per_class), "dataset-per-class.csv", "text/csv", "ds.dl_class", c[0])
+    download_text(_("Rows (CSV)"), frame_csv(row_frame(ev)), "dataset-rows.csv", "text/csv", "ds.dl_rows", c[1])
+    download_text(_("Predictions (JSONL)"), records_jsonl(ev), "predictions.jsonl", "application/jsonl",
+                  "ds.dl_jsonl", c[2])
+    download_text(_("Metrics (JSON)"), json.dumps(ev.metrics.as_dict(), indent=2), "metrics.json", "application/json",
+                  "ds.dl_metrics", c[3])
+    lang = get_language()
+
+    def report() -> str:  # built only when clicked (Streamlit calls it in another thread: keep the language)
+        with language(lang):
+            return figures_report(ev, key)
+
+    c[4].download_button(_("Report (HTML)"), report, "bert-lens-dataset.html", "text/html", key="ds.dl_report",
+                         on_click="ignore", type="primary")
+
+
+def figures_report(ev, key) -> str:
+    from explain.dataset import export
+
+    return export.dataset_report_html(ev)
+
+
+def confusion_figure(ev):
+    cell = st.session_state.get("ds.cell")
+    return figures().confusion_matrix(ev.metrics, selected=cell if cell and max(cell) < len(ev.labels) else None)
+
+
+def reliability_figure(ev):
+    return figures().reliability_diagram(ev.metrics.reliability, ev.metrics.ece)
