@@ -52,11 +52,16 @@ RESULTS: ByteLRU[Any] = ByteLRU(result_nbytes)
 def cached_result(key: Hashable) -> Any | None:
     """The finished result for `key`, or None."""
     RESULTS.set_limits(current_settings().run_memory, MAX_RESULTS)
-    return RESULTS.get(key, _missing) if key in RESULTS else None
+    if key is None or key not in RESULTS:
+        return None
+    try:
+        return RESULTS.get(key, _missing)
+    except LookupError:  # evicted between the check and the get
+        return None
 
 
-def _missing():  # pragma: no cover - only called when the key was evicted between the check and the get
-    raise KeyError
+def _missing():
+    raise LookupError("evicted")
 
 
 @dataclass(eq=False)

@@ -3,7 +3,6 @@ one row's explanation, and the lazily computed views. Figures come from explain.
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlencode
 
 import numpy as np
@@ -270,10 +269,6 @@ def plain(text: str) -> str:
 
 def download_text(label: str, data: str, file: str, mime: str, key: str, column=None) -> None:
     (column or st).download_button(label, data.encode("utf-8"), file, mime, key=key, on_click="ignore")
-
-
-def records_jsonl(ev) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ev.records())
 
 
 # --- token classifiers ---------------------------------------------------------------------------------

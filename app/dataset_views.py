@@ -7,16 +7,15 @@ report); the page only adds the click plumbing and the download format.
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app.charts import export_config
-from app.dataset_page import download_text, explain_row, records_jsonl, row_frame, run_job
+from app.dataset_jobs import cached_result
+from app.dataset_page import download_text, explain_row, run_job
 from explain.i18n import N_, _, get_language, language
-from explain.report import csv_text
 
 COLOURS = {"gold": N_("gold label"), "predicted": N_("prediction"), "correct": N_("correct or not"),
            "confidence": N_("confidence")}
@@ -64,9 +63,11 @@ def words_view(ev, bundle, key, limit: int) -> None:
                                   match=ev.match, progress=progress, cancel=cancel)
         return da, word_summary(da, sub.y_true)
 
-    found = run_job("ds.job.words", words_key(key, method, target, len(index)), work, _("Explaining rows"))
+    wkey = words_key(key, method, target, len(index))
+    found = run_job("ds.job.words", wkey, work, _("Explaining rows"))
     if found is None:
         return
+    st.session_state["ds.done.words"] = wkey
     da, summary = found
     figs = figures().class_word_figures(summary)
     cols = st.columns(min(len(figs), 2) or 1)
@@ -79,7 +80,8 @@ def words_view(ev, bundle, key, limit: int) -> None:
         st.plotly_chart(figures().shortcut_figure(summary), key="ds.shortcuts", config=config("shortcuts"))
         shortcuts = pd.DataFrame(figures().shortcut_rows(summary), columns=figures().shortcut_header(summary))
         st.dataframe(shortcuts, hide_index=True, width="stretch")
-        download_text(_("Shortcuts (CSV)"), frame_csv(shortcuts), "dataset-shortcuts.csv", "text/csv", "ds.dl_short")
+        download_text(_("Shortcuts (CSV)"), export().shortcuts_csv(summary), "dataset-shortcuts.csv", "text/csv",
+                      "ds.dl_short")
     else:
         st.caption(_("No word passes the shortcut test (z ≥ {z}).").format(z=summary.z_threshold))
     d = da.delta_summary()
@@ -88,9 +90,8 @@ def words_view(ev, bundle, key, limit: int) -> None:
                      "90 % under {p90:.2%}; {conv:.0%} of rows met the 1 % condition) in {seconds:.1f} s.").format(
             method=da.method, rows=len(da), steps=d["mean_steps"], median=d["median"], p90=d["p90"],
             conv=d["converged"], seconds=da.seconds))
-    table = pd.DataFrame(summary.table())
-    st.dataframe(table, hide_index=True, width="stretch")
-    download_text(_("Words (CSV)"), frame_csv(table), "dataset-words.csv", "text/csv", "ds.dl_words")
+    st.dataframe(pd.DataFrame(summary.table()), hide_index=True, width="stretch")
+    download_text(_("Words (CSV)"), export().words_csv(summary), "dataset-words.csv", "text/csv", "ds.dl_words")
 
 
 def _sub_evaluation(ev, index: np.ndarray):
@@ -129,21 +130,19 @@ def heads_view(ev, bundle, key, limit: int) -> None:
                               progress=lambda d, t: progress(d, t, _("Pruning curve")))
         return imp, curve
 
-    found = run_job("ds.job.heads", ("heads", *key[1:], len(index)), work, _("Head importance"))
+    hkey = ("heads", *key[1:], len(index))
+    found = run_job("ds.job.heads", hkey, work, _("Head importance"))
     if found is None:
         return
+    st.session_state["ds.done.heads"] = hkey
     imp, curve = found
     left, right = st.columns(2)
     left.plotly_chart(figures().head_importance_grid(imp), key="ds.heads", config=config("heads"))
     right.plotly_chart(figures().pruning_figure(curve), key="ds.pruning", config=config("pruning"))
     c1, c2 = st.columns(2)
-    L, H = imp.normalized.shape
-    heads = pd.DataFrame({"layer": np.repeat(np.arange(L), H), "head": np.tile(np.arange(H), L),
-                          "importance": imp.normalized.ravel(), "raw": imp.raw.ravel()})
-    download_text(_("Head importance (CSV)"), frame_csv(heads), "dataset-heads.csv", "text/csv", "ds.dl_heads", c1)
-    prune = pd.DataFrame({"heads masked": curve.ks, "accuracy": curve.accuracy, "loss": curve.loss,
-                          "random accuracy": curve.random_accuracy, "random loss": curve.random_loss})
-    download_text(_("Pruning curve (CSV)"), frame_csv(prune), "dataset-pruning.csv", "text/csv", "ds.dl_prune", c2)
+    download_text(_("Head importance (CSV)"), export().heads_csv(imp), "dataset-heads.csv", "text/csv", "ds.dl_heads", c1)
+    download_text(_("Pruning curve (CSV)"), export().pruning_csv(curve), "dataset-pruning.csv", "text/csv",
+                  "ds.dl_prune", c2)
 
 
 # --- projector -------------------------------------------------------------------------------------------
@@ -187,35 +186,42 @@ def projector_view(ev, spec: str, key) -> None:
 
 
 # --- exports ---------------------------------------------------------------------------------------------
-def frame_csv(frame: pd.DataFrame) -> str:
-    return csv_text(list(frame.columns), frame.itertuples(index=False, name=None))
+def export():
+    from explain.dataset import export as module
+
+    return module
 
 
-def downloads(ev, key) -> None:
-    """Every table as CSV, predictions as JSONL, metrics.json and the standalone HTML report."""
+def downloads(ev, key, data_name: str) -> None:
+    """Every table as CSV, predictions as JSONL, metrics.json and the standalone HTML report (with the
+    heavy views this session has computed for this evaluation)."""
     st.subheader(_("Export"))
-    c = st.columns(5)
-    per_class = pd.DataFrame(ev.metrics.table())
-    download_text(_("Per class (CSV)"), frame_csv(per_class), "dataset-per-class.csv", "text/csv", "ds.dl_class", c[0])
-    download_text(_("Rows (CSV)"), frame_csv(row_frame(ev)), "dataset-rows.csv", "text/csv", "ds.dl_rows", c[1])
-    download_text(_("Predictions (JSONL)"), records_jsonl(ev), "predictions.jsonl", "application/jsonl",
-                  "ds.dl_jsonl", c[2])
-    download_text(_("Metrics (JSON)"), json.dumps(ev.metrics.as_dict(), indent=2), "metrics.json", "application/json",
-                  "ds.dl_metrics", c[3])
+    x = export()
+    c = st.columns(6)
+    records = [{"row": i, **r} for i, r in enumerate(ev.records())]
+    download_text(_("Per class (CSV)"), x.per_class_csv(ev.metrics), "dataset-per-class.csv", "text/csv",
+                  "ds.dl_class", c[0])
+    download_text(_("Confusion (CSV)"), x.confusion_csv(ev.metrics), "dataset-confusion.csv", "text/csv",
+                  "ds.dl_confusion", c[1])
+    download_text(_("Rows (CSV)"), x.rows_csv(records), "dataset-rows.csv", "text/csv", "ds.dl_rows", c[2])
+    download_text(_("Predictions (JSONL)"), x.predictions_jsonl(ev), "predictions.jsonl", "application/jsonl",
+                  "ds.dl_jsonl", c[3])
+    download_text(_("Metrics (JSON)"), x.metrics_json(ev.metrics, model=ev.model_name, data=data_name),
+                  "metrics.json", "application/json", "ds.dl_metrics", c[4])
+    words = cached_result(st.session_state.get("ds.done.words"))
+    heads = cached_result(st.session_state.get("ds.done.heads"))
+    projection = cached_pca(key, ev) if ev.features is not None else None
     lang = get_language()
 
     def report() -> str:  # built only when clicked (Streamlit calls it in another thread: keep the language)
         with language(lang):
-            return figures_report(ev, key)
+            da, summary = words or (None, None)
+            imp, curve = heads or (None, None)
+            return x.evaluation_report_html(ev, data_name=data_name, attributions=da, summary=summary,
+                                            importance=imp, curve=curve, projection=projection)
 
-    c[4].download_button(_("Report (HTML)"), report, "bert-lens-dataset.html", "text/html", key="ds.dl_report",
+    c[5].download_button(_("Report (HTML)"), report, "bert-lens-dataset.html", "text/html", key="ds.dl_report",
                          on_click="ignore", type="primary")
-
-
-def figures_report(ev, key) -> str:
-    from explain.dataset import export
-
-    return export.dataset_report_html(ev)
 
 
 def confusion_figure(ev):

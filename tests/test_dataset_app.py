@@ -83,7 +83,8 @@ def test_shipped_sample_gives_the_library_accuracy(sentiment):
     per_class = at.dataframe[0].value
     assert list(per_class["support"]) == list(ev.metrics.support)
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["Per class (CSV)", "Rows (CSV)", "Predictions (JSONL)", "Metrics (JSON)", "Report (HTML)"]
+    assert labels == ["Per class (CSV)", "Confusion (CSV)", "Rows (CSV)", "Predictions (JSONL)", "Metrics (JSON)",
+                      "Report (HTML)"]
 
 
 def test_confusion_cell_filters_the_rows_and_errors_only(sentiment):

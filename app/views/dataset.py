@@ -81,7 +81,7 @@ if ev is None:
     st.stop()
 if dp.is_tagging(ev):
     dp.tagging_results(ev)
-    dv.downloads(ev, key)
+    dv.downloads(ev, key, name)
     st.stop()
 
 m = ev.metrics
@@ -127,4 +127,4 @@ elif view == "heads":
 else:
     dv.projector_view(ev, choice.spec, key)
 
-dv.downloads(ev, key)
+dv.downloads(ev, key, name)
