@@ -7,12 +7,11 @@ report); the page only adds the click plumbing and the download format.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.charts import export_config
+from app.common import figure_config
 from app.dataset_jobs import cached_result
 from app.dataset_page import download_text, explain_row, run_job
 from explain.i18n import N_, _, get_language, language
@@ -24,7 +23,8 @@ ATTR_METHODS = {"ig": N_("Integrated Gradients (adaptive steps)"), "input_x_grad
 
 
 def config(name: str) -> dict:
-    return export_config(st.session_state.get("ds.img", "png"), f"bert-lens-dataset-{name}")
+    """The sidebar's figure download format (PNG or SVG) for the camera button."""
+    return figure_config(f"dataset.{name}")
 
 
 def figures():

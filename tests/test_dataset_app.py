@@ -166,3 +166,16 @@ def test_adaptive_ig_stops_at_the_server_step_limit(sentiment):
 def teardown_module():
     RESULTS.clear()
     clear_caches()
+
+
+def test_every_page_figure_downloads_as_png_or_svg():
+    at = finish(open_dataset())
+    configs = [json.loads(c.proto.config) for c in at.get("plotly_chart")]
+    assert configs and all(c["toImageButtonOptions"]["format"] == "png" for c in configs)
+    at.radio(key="fig.format").set_value("svg").run()
+    at.switch_page("views/attention.py").run()
+    assert not at.exception, at.exception
+    configs = [json.loads(c.proto.config) for c in at.get("plotly_chart")]
+    options = [c["toImageButtonOptions"] for c in configs if "toImageButtonOptions" in c]
+    assert options and all(o["format"] == "svg" for o in options)
+    assert options[0]["filename"] == "bert-lens-attn-head_chart"

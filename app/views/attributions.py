@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from app import charts
-from app.common import get_bundle, load_or_stop, need_model, run_or_stop
+from app.common import figure_config, get_bundle, load_or_stop, need_model, run_or_stop
 from app.render import colored_tokens
 from explain import BertLensError
 from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves
@@ -98,7 +98,7 @@ with left:
                           format_func=lambda k: f"{labels[k]} ({probs[k]:.1%})" + (" · predicted" if k == predicted else ""))
 with right:
     st.plotly_chart(charts.bars([labels[k] for k in top], {"probability": probs[top]}, horizontal=True,
-                                height=70 + 30 * len(top)), key="attr.probs")
+                                height=70 + 30 * len(top)), key="attr.probs", config=figure_config("attr.probs"))
 
 view = st.segmented_control("View", ["Explain", "Compare methods", "Faithfulness", "Inside the model"],
                             default="Explain", key="attr.view", label_visibility="collapsed") or "Explain"
@@ -114,7 +114,7 @@ def show_scores(a, by_word: bool) -> None:
         tokens, scores = list(a.tokens), a.scores
     st.html(colored_tokens(tokens, scores, diverging=True, fmt="{:+.3f}"))
     st.plotly_chart(charts.bars(tokens, {a.method: scores}, y_title=f"contribution to {a.target_label}",
-                                height=360, signed=True), key=f"attr.bars.{a.method_key}")
+                                height=360, signed=True), key=f"attr.bars.{a.method_key}", config=figure_config(f"attr.bars.{a.method_key}"))
 
 
 try:
@@ -165,7 +165,7 @@ try:
                 charts.matrix_heatmap(cmp.rank_correlation, cmp.names, cmp.names, title="Rank agreement (Spearman ρ)",
                                       row_title="method", col_title="method", value_name="ρ",
                                       colorscale=charts.DIVERGING, zmin=-1, zmax=1, height=420, value_format=".2f"),
-                key="attr.rho",
+                key="attr.rho", config=figure_config("attr.rho"),
             )
             st.caption("Methods that agree rank the tokens alike (ρ near 1). Disagreement is a reason to check "
                        "faithfulness before trusting any one of them.")
@@ -188,7 +188,7 @@ try:
                                  "random deletion": curves.random_deletion, "random insertion": curves.random_insertion},
                              title=a.method, x_title="% of tokens removed / kept", y_title=f"P({a.target_label})",
                              height=340),
-                key=f"attr.curve.{method}",
+                key=f"attr.curve.{method}", config=figure_config(f"attr.curve.{method}"),
             )
             rows.append({"method": a.method, "AOPC comprehensiveness (↑)": curves.aopc_comprehensiveness,
                          "random": curves.random_aopc_comprehensiveness,
@@ -205,11 +205,11 @@ try:
                                   la.tokens, title=f"{la.method} for {la.target_label}", row_title="layer",
                                   col_title="token", value_name="attribution", colorscale=charts.DIVERGING,
                                   symmetric=True, height=420),
-            key="attr.layers",
+            key="attr.layers", config=figure_config("attr.layers"),
         )
         st.markdown("**Head importance** (Michel et al., 2019): |∂ score / ∂ gate| for a gate on each head's output.")
         imp = cached_heads(*key, target, token_index)
         st.plotly_chart(charts.head_grid(imp, title="Which heads matter for this prediction", value_name="importance",
-                                         value_format=".4f"), key="attr.heads")
+                                         value_format=".4f"), key="attr.heads", config=figure_config("attr.heads"))
 except BertLensError as err:
     st.info(str(err))

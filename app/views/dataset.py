@@ -36,10 +36,12 @@ if problem:
 
 # --- Data ------------------------------------------------------------------------------------------
 samples = shipped_samples()
-c1, c2 = st.columns([3, 1.2])
-source = c1.radio(_("Data"), [*samples, UPLOAD], key="ds.source", format_func=_, horizontal=True)
-c2.radio(_("Figure downloads"), ["png", "svg"], horizontal=True, key="ds.img", format_func=str.upper,
-         help=_("The format the camera button above each figure saves."))
+own = next((k for k in samples if k.endswith(bundle.name)), None)  # the model's own held-out sample, if any
+if st.session_state.get("ds.source") not in [*samples, UPLOAD] or (
+        own and st.session_state.get("ds.source_for") != bundle.name and st.session_state["ds.source"] != UPLOAD):
+    st.session_state["ds.source"] = own or next(iter(samples), UPLOAD)
+st.session_state["ds.source_for"] = bundle.name
+source = st.radio(_("Data"), [*samples, UPLOAD], key="ds.source", format_func=_, horizontal=True)
 if source == UPLOAD:
     upload = st.file_uploader(_("CSV, TSV or JSON Lines with text, label and optional text_pair"),
                               type=["csv", "tsv", "txt", "jsonl", "ndjson", "json"], key="ds.upload")

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from app import charts
-from app.common import run_or_stop
+from app.common import figure_config, run_or_stop
 from explain.embeddings import embedding_parts, mean_similarity_by_layer, token_similarity, token_trajectories
 from explain.positions import (
     cosine_similarity,
@@ -43,7 +43,7 @@ if view == "This sentence":
             y_title="L2 norm",
             title="Size of each part of the input embedding",
         ),
-        key="emb.parts",
+        key="emb.parts", config=figure_config("emb.parts"),
     )
     st.caption(
         f"Mean cosine between the word part and the full sum: {parts.cos_word_sum.mean():.2f} "
@@ -71,14 +71,14 @@ elif view == "Learned vs sinusoidal positions":
                 charts.matrix_heatmap(table, [str(i) for i in range(n)], [str(i) for i in range(table.shape[1])],
                                       title=name, row_title="position", col_title="dimension", value_name="value",
                                       colorscale=charts.DIVERGING, symmetric=True, height=420),
-                key=f"emb.table.{name[:3]}",
+                key=f"emb.table.{name[:3]}", config=figure_config(f"emb.table.{name[:3]}"),
             )
             st.plotly_chart(
                 charts.matrix_heatmap(cosine_similarity(table), [str(i) for i in range(n)], [str(i) for i in range(n)],
                                       title="Cosine similarity between positions", row_title="position",
                                       col_title="position", value_name="cosine", colorscale=charts.DIVERGING,
                                       zmin=-1, zmax=1, height=420),
-                key=f"emb.cos.{name[:3]}",
+                key=f"emb.cos.{name[:3]}", config=figure_config(f"emb.cos.{name[:3]}"),
             )
             dims = st.radio("Projection", ["2-D", "3-D"], horizontal=True, key=f"emb.proj.{name[:3]}")
             first = 1 if skip_first else 0
@@ -87,7 +87,7 @@ elif view == "Learned vs sinusoidal positions":
                 charts.trajectory(proj.coords, [f"position {i}" for i in range(first, n)],
                                   color=np.arange(first, n),
                                   title=f"PCA of positions {first}-{n - 1} ({proj.explained.sum():.0%} of variance)"),
-                key=f"emb.traj.{name[:3]}",
+                key=f"emb.traj.{name[:3]}", config=figure_config(f"emb.traj.{name[:3]}"),
             )
     offsets = np.arange(min(64, n))
     st.plotly_chart(
@@ -95,7 +95,7 @@ elif view == "Learned vs sinusoidal positions":
                                "sinusoidal": similarity_by_offset(sinus, len(offsets) - 1)},
                      title="How similar is position p to position p + k?", x_title="offset k",
                      y_title="mean cosine similarity"),
-        key="emb.offset",
+        key="emb.offset", config=figure_config("emb.offset"),
     )
     with st.expander("⚠️ The one-line formula some primers print, and why it is wrong"):
         d = diagnose_primer(n, learned.shape[1])
@@ -116,7 +116,7 @@ elif view == "Learned vs sinusoidal positions":
             charts.lines(np.arange(n), {"primer (every dimension)": wrong[:, 0], "sinusoidal dim 0": sinus[:, 0],
                                         "sinusoidal dim 1": sinus[:, 1], "sinusoidal dim 20": sinus[:, 20 % sinus.shape[1]]},
                          title="Values by position", x_title="position", y_title="value"),
-            key="emb.primer",
+            key="emb.primer", config=figure_config("emb.primer"),
         )
 
 elif view == "Segments":
@@ -131,7 +131,7 @@ elif view == "Segments":
                                   [str(i) for i in range(shown)], title=f"Segment embeddings (first {shown} dimensions)",
                                   row_title="segment", col_title="dimension", value_name="value",
                                   colorscale=charts.DIVERGING, symmetric=True, height=260),
-            key="emb.segments",
+            key="emb.segments", config=figure_config("emb.segments"),
         )
         norms = np.linalg.norm(table, axis=1)
         st.write(
@@ -145,17 +145,17 @@ else:
         charts.matrix_heatmap(token_similarity(run, layer), run.tokens, run.tokens,
                               title=f"Cosine similarity of token vectors after layer {layer}", row_title="token",
                               col_title="token", value_name="cosine", colorscale=charts.DIVERGING, zmin=-1, zmax=1),
-        key="emb.similarity",
+        key="emb.similarity", config=figure_config("emb.similarity"),
     )
     st.plotly_chart(
         charts.lines(np.arange(run.num_layers + 1), {"mean cosine between different tokens": mean_similarity_by_layer(run)},
                      title="Token vectors grow more alike with depth (anisotropy)", x_title="layer",
                      y_title="mean cosine"),
-        key="emb.anisotropy",
+        key="emb.anisotropy", config=figure_config("emb.anisotropy"),
     )
     paths = token_trajectories(run)
     st.plotly_chart(
         charts.token_paths(paths.coords, run.tokens,
                            title=f"Each token's path through the layers (PCA, {paths.explained.sum():.0%} of variance)"),
-        key="emb.paths",
+        key="emb.paths", config=figure_config("emb.paths"),
     )

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app import charts
-from app.common import get_bundle, get_run, load_or_stop, need_model, run_or_stop
+from app.common import figure_config, get_bundle, get_run, load_or_stop, need_model, run_or_stop
 from app.render import colored_tokens
 from explain import BertLensError
 from explain.i18n import N_, _
@@ -61,7 +61,7 @@ if view == "fill":
                 st.plotly_chart(
                     charts.bars(fm.top_tokens[n], {"probability": fm.top_probs[n]}, horizontal=True,
                                 title=f"{mask} at position {pos}{original}", height=60 + 28 * top_k),
-                    key=f"mlm.fill.{n}",
+                    key=f"mlm.fill.{n}", config=figure_config(f"mlm.fill.{n}"),
                 )
         with st.expander(f"Where does {mask} look? (attention from the mask, every head)"):
             pos = st.selectbox("Mask", list(fm.positions), format_func=lambda p: f"position {p}", key="mlm.attn_pos")
@@ -70,7 +70,7 @@ if view == "fill":
                 charts.matrix_heatmap(run.attentions[layer, :, pos, :], [f"head {h}" for h in range(run.num_heads)],
                                       run.tokens, title=f"Attention from {mask} (position {pos}) in layer {layer}",
                                       row_title="head", col_title="key"),
-                key="mlm.attn",
+                key="mlm.attn", config=figure_config("mlm.attn"),
             )
             st.caption("These weights come from the very model that made the predictions above"
                        + (" (with its adapted layers)." if bundle.card.get("adapted_layers") else "."))
@@ -92,7 +92,7 @@ elif view == "layers":
     if lens.target_prob is not None:
         st.plotly_chart(charts.lines(np.arange(run.num_layers + 1), {"P(original token)": lens.target_prob},
                                      title="Probability of the original token by layer", x_title="layer (0 = embeddings)",
-                                     y_title="probability"), key="mlm.lens_chart")
+                                     y_title="probability"), key="mlm.lens_chart", config=figure_config("mlm.lens_chart"))
 
 elif view == "surprisal":
     try:
@@ -108,7 +108,7 @@ elif view == "surprisal":
                     "Darker = more surprising (bits).")
         shown = [pll.tokens[i] for i in pll.positions]
         st.html(colored_tokens(shown, pll.surprisal, unit=" bits"))
-        st.plotly_chart(charts.bars(shown, {"surprisal (bits)": pll.surprisal}, y_title="bits"), key="mlm.surprisal")
+        st.plotly_chart(charts.bars(shown, {"surprisal (bits)": pll.surprisal}, y_title="bits"), key="mlm.surprisal", config=figure_config("mlm.surprisal"))
         st.caption("Salazar et al., 'Masked Language Model Scoring', ACL 2020.")
 
 else:

@@ -11,7 +11,7 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app import charts
-from app.common import SESSION_HEAD, keep_sidebar_state, session_heads
+from app.common import SESSION_HEAD, figure_config, keep_sidebar_state, session_heads
 from app.jobs import TrainingJob
 from explain import BertLensError, builtin_models
 from explain.dataset.reader import read_labelled_csv
@@ -136,7 +136,7 @@ def progress_panel() -> None:
         st.plotly_chart(charts.lines(np.array([h.step for h in steps]),
                                      {"loss": np.array([h.loss for h in steps]),
                                       "running accuracy": np.array([h.accuracy for h in steps])},
-                                     title="Training", x_title="step", height=300), key="train.live")
+                                     title="Training", x_title="step", height=300), key="train.live", config=figure_config("train.live"))
     if not job.active and st.session_state.get("train.shown") is not job:
         st.session_state["train.shown"] = job
         st.rerun(scope="app")
@@ -167,7 +167,7 @@ c3.metric("Held-out examples", m.n)
 st.plotly_chart(charts.matrix_heatmap(np.array(m.confusion, dtype=float), m.labels, m.labels, title="Confusion matrix",
                                       row_title="true label", col_title="predicted", value_name="count",
                                       value_format=".0f", zmin=0, height=300 + 30 * len(m.labels)),
-                key="train.confusion")
+                key="train.confusion", config=figure_config("train.confusion"))
 
 if settings.save_heads == "off":
     st.info(_("This server does not keep trained heads: the numbers above are what this training achieved."))
