@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -179,3 +180,24 @@ def test_every_page_figure_downloads_as_png_or_svg():
     options = [c["toImageButtonOptions"] for c in configs if "toImageButtonOptions" in c]
     assert options and all(o["format"] == "svg" for o in options)
     assert options[0]["filename"] == "bert-lens-attn-head_chart"
+
+
+def test_progress_and_cancel_on_a_large_upload():
+    data = b"text,label\n" + b"".join(
+        f'"{t}",{l}\n'.encode() for t, l in
+        [(r["text"].replace('"', "'") + f" ({k})", r["label"]) for k in range(12)
+         for r in map(json.loads, HELDOUT.read_text().splitlines())])  # 3,600 rows
+    at = open_dataset()
+    at.radio(key="ds.source").set_value("Upload a file").run()
+    at.file_uploader(key="ds.upload").set_value(("big.csv", data, "text/csv")).run()
+    assert not at.exception, at.exception
+    job = at.session_state["ds.job.evaluate"]
+    assert job.running, "3,600 rows should take longer than the page's 1.5 s wait"
+    bar = at.get("progress")[0].proto
+    assert "of 3,600 rows" in bar.text
+    at.button(key="ds.job.evaluate.cancel").click().run()
+    job.wait(60)
+    at.run()
+    assert job.cancelled and not at.metric
+    assert re.fullmatch(r"Cancelled after [\d,]+ of 3,600 rows\.", at.info[0].value)
+    assert at.button(key="ds.job.evaluate.again")
