@@ -147,13 +147,13 @@ def clear_cell() -> None:
 
 def row_frame(ev) -> pd.DataFrame:
     r = ev.rows
-    frame = pd.DataFrame({
-        "row": np.arange(len(ev)), "line": r.lines, "text": r.texts,
-        "gold": [ev.labels[k] for k in ev.y_true], "prediction": [ev.labels[k] for k in ev.y_pred],
-        "confidence": ev.confidence, "loss": ev.loss, "correct": ev.correct,
+    frame = pd.DataFrame({  # the columns to sort and judge by first, the (long) text last
+        "row": np.arange(len(ev)), "gold": [ev.labels[k] for k in ev.y_true],
+        "prediction": [ev.labels[k] for k in ev.y_pred], "confidence": ev.confidence, "loss": ev.loss,
+        "correct": ev.correct, "text": r.texts, "line": r.lines,
     })
     if r.has_pairs:
-        frame.insert(3, "text_pair", [p or "" for p in r.pairs])
+        frame.insert(7, "text_pair", [p or "" for p in r.pairs])
     return frame
 
 
@@ -193,9 +193,12 @@ def row_columns() -> dict:
         "row": st.column_config.NumberColumn(_("row"), width="small"),
         "line": st.column_config.NumberColumn(_("line"), width="small"),
         "text": st.column_config.TextColumn(_("text"), width="large"),
-        "confidence": st.column_config.ProgressColumn(_("confidence"), format="%.3f", min_value=0.0, max_value=1.0),
+        "gold": st.column_config.TextColumn(_("gold"), width="small"),
+        "prediction": st.column_config.TextColumn(_("prediction"), width="small"),
+        "confidence": st.column_config.ProgressColumn(_("confidence"), format="%.3f", min_value=0.0, max_value=1.0,
+                                                     width="small"),
         "loss": st.column_config.NumberColumn(_("loss (nats)"), format="%.3f"),
-        "correct": st.column_config.CheckboxColumn(_("correct")),
+        "correct": st.column_config.CheckboxColumn(_("correct"), width="small"),
     }
 
 

@@ -197,7 +197,7 @@ def downloads(ev, key, data_name: str) -> None:
     heavy views this session has computed for this evaluation)."""
     st.subheader(_("Export"))
     x = export()
-    c = st.columns(6)
+    c = [*st.columns(3), *st.columns(3)]
     records = [{"row": i, **r} for i, r in enumerate(ev.records())]
     download_text(_("Per class (CSV)"), x.per_class_csv(ev.metrics), "dataset-per-class.csv", "text/csv",
                   "ds.dl_class", c[0])
@@ -230,4 +230,10 @@ def confusion_figure(ev):
 
 
 def reliability_figure(ev):
-    return figures().reliability_diagram(ev.metrics.reliability, ev.metrics.ece)
+    """The shared reliability diagram with a title that fits half a page and its legend inside the plot's
+    empty upper-left corner (page-only layout; the report keeps the shared figure as it is)."""
+    m = ev.metrics
+    fig = figures().reliability_diagram(m.reliability, m.ece, title=_("Reliability (ECE {ece:.3f})").format(ece=m.ece))
+    fig.update_layout(legend={"orientation": "v", "x": 0.02, "xanchor": "left", "y": 0.98, "yanchor": "top",
+                              "bgcolor": "rgba(255,255,255,0.8)"})
+    return fig
