@@ -15,6 +15,7 @@ from app.common import figure_config
 from app.dataset_jobs import cached_result
 from app.dataset_page import download_text, explain_row, run_job
 from explain.i18n import N_, _, get_language, language
+from explain.report import csv_text
 
 COLOURS = {"gold": N_("gold label"), "predicted": N_("prediction"), "correct": N_("correct or not"),
            "confidence": N_("confidence")}
@@ -197,6 +198,15 @@ def downloads(ev, key, data_name: str) -> None:
     heavy views this session has computed for this evaluation)."""
     st.subheader(_("Export"))
     x = export()
+    if not hasattr(ev, "metrics"):  # a token classifier: entity table and per-row tags
+        c = st.columns(3)
+        table = ev.entities.table()
+        header = tuple(table[0]) if table else ("type",)
+        download_text(_("Entities (CSV)"), csv_text(header, ([r[h] for h in header] for r in table)),
+                      "dataset-entities.csv", "text/csv", "ds.dl_entities", c[0])
+        download_text(_("Predictions (JSONL)"), x.jsonl(ev.records()), "predictions.jsonl", "application/jsonl",
+                      "ds.dl_jsonl", c[1])
+        return
     c = [*st.columns(3), *st.columns(3)]
     records = [{"row": i, **r} for i, r in enumerate(ev.records())]
     download_text(_("Per class (CSV)"), x.per_class_csv(ev.metrics), "dataset-per-class.csv", "text/csv",

@@ -201,3 +201,21 @@ def test_progress_and_cancel_on_a_large_upload():
     assert job.cancelled and not at.metric
     assert re.fullmatch(r"Cancelled after [\d,]+ of 3,600 rows\.", at.info[0].value)
     assert at.button(key="ds.job.evaluate.again")
+
+
+def test_a_token_classifier_gets_entity_scores():
+    from explain.models.catalog import NER_MODEL
+
+    data = (b'{"text": "Please call Maria Garcia in London", "tags": ["O","O","B-GIVEN_NAME","B-SURNAME","O","B-CITY"]}\n'
+            b'{"text": "Write to Ben at Paris", "tags": ["O","O","B-GIVEN_NAME","O","B-CITY"]}\n')
+    at = AppTest.from_file(MAIN, default_timeout=300)
+    at.query_params["model"] = NER_MODEL
+    at.run()
+    at.switch_page("views/dataset.py").run()
+    assert at.radio(key="ds.source").value == "Upload a file"  # no held-out sample ships with this model
+    at.file_uploader(key="ds.upload").set_value(("pii.jsonl", data, "application/jsonl")).run()
+    finish(at)
+    ev = evaluate(load_model(NER_MODEL), read_rows(data, name="pii.jsonl"))
+    assert metrics(at)["Entity F1 (micro)"] == f"{ev.entities.micro_f1:.3f}"
+    assert metrics(at)["Word accuracy"] == f"{ev.word_accuracy:.1%}"
+    assert [b.label for b in at.get("download_button")] == ["Entities (CSV)", "Predictions (JSONL)"]

@@ -39,7 +39,7 @@ samples = shipped_samples()
 own = next((k for k in samples if k.endswith(bundle.name)), None)  # the model's own held-out sample, if any
 if st.session_state.get("ds.source") not in [*samples, UPLOAD] or (
         own and st.session_state.get("ds.source_for") != bundle.name and st.session_state["ds.source"] != UPLOAD):
-    st.session_state["ds.source"] = own or next(iter(samples), UPLOAD)
+    st.session_state["ds.source"] = own or UPLOAD
 st.session_state["ds.source_for"] = bundle.name
 source = st.radio(_("Data"), [*samples, UPLOAD], key="ds.source", format_func=_, horizontal=True)
 if source == UPLOAD:
