@@ -68,3 +68,21 @@ def test_from_the_confusion_matrix_to_a_wrong_prediction_explained(offline_page,
     expect(page.get_by_role("combobox", name="Explain the score of")).to_have_value(re.compile(r"^fresh \("))
     shot(page, "dataset-attributions")
     assert not page.blocked_requests
+
+
+def test_clicking_a_point_in_the_projector_shows_its_row(offline_page, app_url):
+    from explain.dataset.projector import pca
+
+    ev = evaluate(load_model(SENTIMENT), read_rows(HEADS_DIR / "minilm-sentiment" / "heldout.jsonl"))
+    xy = pca(ev.features, 3).xy
+    row = int(xy[:, 0].argmax())  # the right-most point: nothing on top of it
+    page = open_page(offline_page, app_url, "dataset", model=SENTIMENT)
+    expect(page.get_by_text(f"{ev.metrics.accuracy:.1%}")).to_be_visible(timeout=FIRST_RUN_MS)
+    page.get_by_text("Projector", exact=True).click()
+    settle(page)
+    chart = page.locator("[data-testid=stPlotlyChart]").first
+    expect(chart.locator(".scatterlayer")).to_be_attached(timeout=FIRST_RUN_MS)
+    x, y = point_on_screen(page, chart, float(xy[row, 0]), float(xy[row, 1]))
+    page.mouse.click(x, y)
+    settle(page)
+    expect(page.get_by_text(f"Row {row} (line {ev.rows.lines[row]})")).to_be_visible(timeout=60_000)
