@@ -156,6 +156,8 @@ def test_attributions_page_takes_the_target_from_the_link_and_shows_adaptive_ste
     assert sentiment.labels[at.session_state["attr.target"]] == "rotten"  # not the prediction (fresh)
     a = attribute(sentiment, text, method="ig", target="rotten")
     assert any(f"used {a.n_steps} steps (adaptive)" in c.value for c in at.caption)
+    at.selectbox(key="attr.target").set_value(sentiment.labels.index("fresh")).run()  # the user's choice wins
+    assert sentiment.labels[at.session_state["attr.target"]] == "fresh" and at.query_params["target"] == "fresh"
 
 
 def test_adaptive_ig_stops_at_the_server_step_limit(sentiment):

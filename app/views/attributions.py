@@ -58,14 +58,18 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def target_from_link(labels) -> None:
-    """?target=<label> (e.g. from the Data set page: a row's gold label) selects that class, once per link."""
+    """?target=<label> (e.g. a row's gold label, from the Data set page) selects that class. The URL follows
+    the selection (see below), so the parameter only acts when a link or a page switch changes it (or the
+    selection was dropped on leaving the page)."""
     wanted = st.query_params.get("target")
-    if wanted is None or wanted == st.session_state.get("attr.target_link"):
+    if wanted is None:
         return
-    st.session_state["attr.target_link"] = wanted
     if wanted in labels:
-        st.session_state["attr.target"] = list(labels).index(wanted)
-    else:
+        current = st.session_state.get("attr.target")
+        if current is None or current >= len(labels) or wanted != st.session_state.get("attr.target_written"):
+            st.session_state["attr.target"] = list(labels).index(wanted)
+    elif st.session_state.get("attr.bad_target") != wanted:
+        st.session_state["attr.bad_target"] = wanted
         st.toast(_("Ignored target={target!r} from the link: {model} has no such label.").format(
             target=wanted, model=bundle.name))
 
@@ -96,6 +100,7 @@ with left:
     target_from_link(labels)
     target = st.selectbox("Explain the score of", range(len(labels)), index=predicted, key="attr.target",
                           format_func=lambda k: f"{labels[k]} ({probs[k]:.1%})" + (" · predicted" if k == predicted else ""))
+    st.query_params["target"] = st.session_state["attr.target_written"] = labels[target]
 with right:
     st.plotly_chart(charts.bars([labels[k] for k in top], {"probability": probs[top]}, horizontal=True,
                                 height=70 + 30 * len(top)), key="attr.probs", config=figure_config("attr.probs"))
@@ -132,7 +137,7 @@ try:
                 _("Steps"), steps, value="auto", key="attr.steps",
                 format_func=lambda n: _("adaptive") if n == "auto" else str(n),
                 help=_("Adaptive: 4, 8, 16, ... Gauss-Legendre steps until the completeness gap is under 1 % of "
-                       "f(x) − f(baseline) (at most 256); or a fixed number of steps."))
+                       "f(x) − f(baseline) (at most 256, or this server's limit); or a fixed number of steps."))
         if spec.kind == "perturbation" and method != "occlusion":
             samples = allowed_options((64, 128, 256, 512, 1024), settings.max_samples)
             options["n_samples"] = c3.select_slider("Samples", samples, value=min(256, samples[-1]), key="attr.samples")
