@@ -22,13 +22,19 @@ from explain.settings import current_settings
 
 CLASSIFIERS = ("sequence-classification", "token-classification")
 MAX_ROWS, HOSTED_MAX_ROWS = 10_000, 2_000  # rows evaluated; a larger file is sampled (with a notice)
-ATTR_ROWS, HEAD_ROWS = 300, 200  # rows explained / used for head importance and pruning (a seeded sample)
+# rows explained / used for head importance and pruning (a seeded sample), on a laptop and on a shared server
+ATTR_ROWS, HEAD_ROWS, HOSTED_ATTR_ROWS, HOSTED_HEAD_ROWS = 300, 200, 100, 100
 SORTS = {"loss": N_("loss, highest first"), "confidence": N_("confidence, highest first"),
          "unsure": N_("confidence, lowest first"), "file": N_("file order")}
 
 
 def max_rows() -> int:
     return HOSTED_MAX_ROWS if current_settings().hosted else MAX_ROWS
+
+
+def heavy_rows() -> tuple[int, int]:
+    """Rows for aggregated attributions and for head importance (BERT_LENS_HOSTED=1: fewer)."""
+    return (HOSTED_ATTR_ROWS, HOSTED_HEAD_ROWS) if current_settings().hosted else (ATTR_ROWS, HEAD_ROWS)
 
 
 def model_problem(bundle) -> str | None:
@@ -204,7 +210,8 @@ def row_columns() -> dict:
 
 # --- one row ------------------------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False, max_entries=64)
-def cached_row_attribution(spec: str, text: str, pair: str | None, target: int, _bundle):
+def cached_row_attribution(spec: str, text: str, pair: str | None, target: int, step_limit, _bundle):
+    """Adaptive IG toward `target`; step_limit (the server's max_ig_steps, where adaptive IG stops) is in the key."""
     from explain.attribution.methods import attribute
 
     return attribute(_bundle, text, pair, method="ig", target=target, n_steps="auto")
@@ -245,7 +252,7 @@ def explain_row(ev, i: int, spec: str) -> None:
                         conf=float(ev.probs[i, pred]), verdict=verdict))
     try:
         with st.spinner(_("Attributing…")):
-            a = cached_row_attribution(spec, text, pair, gold, get_bundle(spec))
+            a = cached_row_attribution(spec, text, pair, gold, current_settings().max_ig_steps, get_bundle(spec))
     except BertLensError as err:
         st.info(str(err))
         return

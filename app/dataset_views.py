@@ -16,6 +16,7 @@ from app.dataset_jobs import cached_result
 from app.dataset_page import download_text, explain_row, run_job
 from explain.i18n import N_, _, get_language, language
 from explain.report import csv_text
+from explain.settings import current_settings
 
 COLOURS = {"gold": N_("gold label"), "predicted": N_("prediction"), "correct": N_("correct or not"),
            "confidence": N_("confidence")}
@@ -43,7 +44,8 @@ def sample_index(n: int, limit: int) -> np.ndarray:
 
 # --- words and shortcuts ---------------------------------------------------------------------------
 def words_key(key, method: str, target: str, limit: int):
-    return ("words", *key[1:], method, target, limit)
+    """Cache key of the aggregated attributions (the server's IG step limit included: adaptive IG stops there)."""
+    return ("words", *key[1:], method, target, limit, current_settings().max_ig_steps)
 
 
 def words_view(ev, bundle, key, limit: int) -> None:

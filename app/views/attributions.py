@@ -27,7 +27,8 @@ settings = current_settings()
 
 
 @st.cache_resource(show_spinner="Attributing…", max_entries=64)
-def cached_attribution(spec, text, pair, method, target, token_index, options: tuple):
+def cached_attribution(spec, text, pair, method, target, token_index, options: tuple, step_limit=None):
+    """step_limit (the server's max_ig_steps) is part of the key: adaptive IG stops there."""
     return attribute(get_bundle(spec), text, pair, method=method, target=target, token_index=token_index, **dict(options))
 
 
@@ -38,7 +39,7 @@ def cached_comparison(spec, text, pair, methods: tuple, target, token_index):
 
 @st.cache_resource(show_spinner="Erasing tokens and re-scoring…", max_entries=32)
 def cached_curves(spec, text, pair, method, target, token_index):
-    a = cached_attribution(spec, text, pair, method, target, token_index, ())
+    a = cached_attribution(spec, text, pair, method, target, token_index, (), settings.max_ig_steps)
     return a, faithfulness_curves(get_bundle(spec), a)
 
 
@@ -144,7 +145,7 @@ try:
         if spec.kind == "perturbation":
             options["features"] = c2.radio("Features", ["token", "word"], horizontal=True, key="attr.features")
         by_word = st.toggle("Merge WordPiece pieces into words", key="attr.by_word")
-        a = cached_attribution(*key, method, target, token_index, tuple(sorted(options.items())))
+        a = cached_attribution(*key, method, target, token_index, tuple(sorted(options.items())), settings.max_ig_steps)
         st.caption(f"{a.method}: blue tokens raise P({a.target_label}), red ones lower it. {spec.reference}")
         show_scores(a, by_word)
         if a.delta is not None:

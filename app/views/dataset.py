@@ -123,9 +123,9 @@ if view == "errors":
     else:
         st.info(_("No row matches these filters."))
 elif view == "words":
-    dv.words_view(ev, bundle, key, dp.ATTR_ROWS)
+    dv.words_view(ev, bundle, key, dp.heavy_rows()[0])
 elif view == "heads":
-    dv.heads_view(ev, bundle, key, dp.HEAD_ROWS)
+    dv.heads_view(ev, bundle, key, dp.heavy_rows()[1])
 else:
     dv.projector_view(ev, choice.spec, key)
 
