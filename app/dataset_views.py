@@ -24,6 +24,9 @@ ATTR_METHODS = {"ig": N_("Integrated Gradients (adaptive steps)"), "input_x_grad
                 "saliency": N_("Saliency")}
 
 
+PRUNING_ROWS, PRUNING_POINTS = 100, 13  # the curve costs rows x points x 2 forward passes
+
+
 def config(name: str) -> dict:
     """The sidebar's figure download format (PNG or SVG) for the camera button."""
     return figure_config(f"dataset.{name}")
@@ -120,20 +123,23 @@ def heads_view(ev, bundle, key, limit: int) -> None:
     st.markdown(_("**Head importance** (Michel et al. 2019): the mean |∂ loss / ∂ gate| of a gate on each head's "
                   "output over the rows, normalised per layer; then the **pruning curve**: accuracy as the least "
                   "important heads are masked, next to a random order."))
-    if len(index) < len(ev):
-        st.caption(_("A seeded sample of {k:,} of the {n:,} rows is used.").format(k=len(index), n=len(ev)))
+    st.caption(_("Importance over {k:,} of the {n:,} rows (a seeded sample); the pruning curve re-runs the first "
+                 "{p:,} of them at {points} points, for both orders.").format(
+        k=len(index), n=len(ev), p=min(len(index), PRUNING_ROWS), points=PRUNING_POINTS))
 
     def work(progress, cancel):
-        from explain.dataset.heads import dataset_head_importance, pruning_curve
+        from explain.dataset.heads import dataset_head_importance, default_ks, pruning_curve
 
         rows = ev.rows.subset(index)
         imp = dataset_head_importance(bundle, rows, match=ev.match, cancel=cancel,
                                       progress=lambda d, t: progress(d, t, _("Head importance")))
-        curve = pruning_curve(bundle, rows, imp, match=ev.match, cancel=cancel,
+        L, H = imp.normalized.shape  # the curve re-runs its rows once per point and order: fewer of both
+        curve = pruning_curve(bundle, rows.subset(range(min(len(rows), PRUNING_ROWS))), imp,
+                              ks=default_ks(L * H, PRUNING_POINTS), match=ev.match, cancel=cancel,
                               progress=lambda d, t: progress(d, t, _("Pruning curve")))
         return imp, curve
 
-    hkey = ("heads", *key[1:], len(index))
+    hkey = ("heads", *key[1:], len(index), PRUNING_ROWS, PRUNING_POINTS)
     found = run_job("ds.job.heads", hkey, work, _("Head importance"))
     if found is None:
         return

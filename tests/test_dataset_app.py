@@ -221,3 +221,51 @@ def test_a_token_classifier_gets_entity_scores():
     assert metrics(at)["Entity F1 (micro)"] == f"{ev.entities.micro_f1:.3f}"
     assert metrics(at)["Word accuracy"] == f"{ev.word_accuracy:.1%}"
     assert [b.label for b in at.get("download_button")] == ["Entities (CSV)", "Predictions (JSONL)"]
+
+
+def run_view(at: AppTest, view: str, job: str | None) -> AppTest:
+    at.session_state["ds.view"] = view
+    at.run()
+    for _round in range(20):
+        if job is None or not at.get("progress"):
+            break
+        at.session_state[job].wait(300)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_heavy_views_show_the_library_results_when_opened(sentiment):
+    from explain.dataset.attributions import dataset_attributions
+    from explain.dataset.heads import dataset_head_importance
+    from explain.dataset.projector import pca
+    from explain.dataset.words import word_summary
+    from tests.helpers import decode_plotly
+
+    data = sample_csv(12)
+    at = upload(open_dataset(), "twelve.csv", data)
+    finish(at)
+    assert "ds.job.words" not in at.session_state and "ds.job.heads" not in at.session_state  # not before opened
+    rows = read_rows(data, name="twelve.csv")
+    ev = evaluate(sentiment, rows)
+
+    at.session_state["ds.method"] = "saliency"  # the cheapest method keeps this test fast
+    run_view(at, "words", "ds.job.words")
+    summary = word_summary(dataset_attributions(sentiment, rows, method="saliency", evaluation=ev), ev.y_true)
+    shown = at.dataframe[-1].value
+    assert len(shown) > 5
+    assert list(shown["word"]) == [r["word"] for r in summary.table()]
+    np.testing.assert_allclose(shown["mean"], [r["mean"] for r in summary.table()], rtol=1e-5)
+
+    run_view(at, "heads", "ds.job.heads")
+    grid = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["marker"]["color"]
+    expected = dataset_head_importance(sentiment, rows).normalized.ravel()
+    np.testing.assert_allclose(decode_plotly(grid), expected, rtol=1e-4, atol=1e-6)
+
+    run_view(at, "projector", None)
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    xs = np.concatenate([decode_plotly(t["x"]) for t in figure["data"]])
+    np.testing.assert_allclose(np.sort(xs), np.sort(pca(ev.features, 3).xy[:, 0]), rtol=1e-5, atol=1e-6)
+    at.session_state["ds.point"] = 5  # what a click on row 5's point stores (the browser test clicks)
+    at.run()
+    assert any(m.value.startswith("**Row 5** (line 7)") for m in at.markdown)
