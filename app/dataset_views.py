@@ -146,7 +146,8 @@ def heads_view(ev, bundle, key, limit: int) -> None:
     st.session_state["ds.done.heads"] = hkey
     imp, curve = found
     left, right = st.columns(2)
-    left.plotly_chart(figures().head_importance_grid(imp), key="ds.heads", config=config("heads"))
+    left.plotly_chart(figures().head_importance_grid(imp, title=_("Head importance (per layer)")), key="ds.heads",
+                      config=config("heads"))  # the shared title is too long for half a page
     right.plotly_chart(figures().pruning_figure(curve), key="ds.pruning", config=config("pruning"))
     c1, c2 = st.columns(2)
     download_text(_("Head importance (CSV)"), export().heads_csv(imp), "dataset-heads.csv", "text/csv", "ds.dl_heads", c1)

@@ -81,6 +81,10 @@ ev = dp.run_job("ds.job.evaluate", key, lambda progress, cancel: dp.evaluate_row
     bundle, rows, dict(label_map), progress, cancel), _("Evaluating"))
 if ev is None:
     st.stop()
+if st.session_state.get("ds.shown") != key:  # another model or data: forget the cell and point chosen before
+    st.session_state["ds.shown"] = key
+    for chosen in ("ds.cell", "ds.point"):
+        st.session_state.pop(chosen, None)
 if dp.is_tagging(ev):
     dp.tagging_results(ev)
     dv.downloads(ev, key, name)
