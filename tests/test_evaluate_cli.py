@@ -39,10 +39,11 @@ def library(sentiment):
 def cli_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("evaluate")
     code = main(["evaluate", "--model", SENTIMENT, "--data", str(HELDOUT), "--out", str(out),
-                 "--attributions", "saliency", "--explain-rows", "24"])
+                 "--attributions", "saliency", "--explain-rows", "12"])
     return code, out
 
 
+@pytest.mark.slow  # the shared CLI run: 300 predictions, then 12 rows explained and a 25-point pruning curve
 def test_cli_on_the_heldout_sample_gives_the_librarys_numbers(cli_run, library):
     code, out = cli_run
     assert code == 0
@@ -67,18 +68,20 @@ def test_cli_on_the_heldout_sample_gives_the_librarys_numbers(cli_run, library):
     assert [int(h["row"]) for h in hardest] == np.argsort(-library.loss, kind="stable")[:50].tolist()
 
 
+@pytest.mark.slow
 def test_cli_writes_attributions_heads_and_the_report(cli_run):
     _code, out = cli_run
     attributions = [json.loads(line) for line in (out / "attributions.jsonl").read_text().splitlines()]
-    assert [a["row"] for a in attributions] == list(range(24)) and all(a["method"] == "saliency" for a in attributions)
+    assert [a["row"] for a in attributions] == list(range(12)) and all(a["method"] == "saliency" for a in attributions)
     assert all(len(a["words"]) == len(a["scores"]) > 0 for a in attributions)
     heads = json.loads((out / "heads.json").read_text())
-    assert np.array(heads["normalized"]).shape == (6, 12) and heads["rows"] == 24
+    assert np.array(heads["normalized"]).shape == (6, 12) and heads["rows"] == 12
     assert np.allclose(np.linalg.norm(heads["normalized"], axis=1), 1.0)  # normalised per layer
     assert heads["pruning"]["ks"][0] == 0 and heads["pruning"]["ks"][-1] == 72
     words = list(csv.DictReader(io.StringIO((out / "words.csv").read_text())))
     assert words and {w["class"] for w in words} <= {"rotten", "fresh"}
     page = (out / "report.html").read_text()
+    assert json.loads((out / "metrics.json").read_text())["explained_rows"] == 12
     assert page.count("Plotly.newPlot") >= 8 and "https://" not in page.split("</head>")[1][:2000]
 
 

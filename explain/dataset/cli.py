@@ -180,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     print(_("{n:,} rows in {s:.1f} s ({rate:.0f} rows/s): accuracy {acc:.4f}, macro-F1 {f1:.4f}, ECE {ece:.4f}").format(
         n=m.n, s=seconds, rate=m.n / seconds if seconds else 0, acc=m.accuracy, f1=m.macro_f1, ece=m.ece))
     fx = _explain(bundle, args, match, min(args.explain_rows, total), method, out, written)
-    written += _write_files(bundle, args, out, fe, fx, seconds)
+    written += _write_files(bundle, args, out, fe, fx, seconds, min(args.explain_rows, total))
     _say(_("Wrote {files}").format(files=", ".join(str(p) for p in written)))
     return 0
 
@@ -201,7 +201,7 @@ def _explain(bundle, args, match, rows: int, method: str | None, out: Path, writ
     return fx
 
 
-def _write_files(bundle, args, out: Path, fe, fx, seconds: float) -> list[Path]:
+def _write_files(bundle, args, out: Path, fe, fx, seconds: float, explained: int) -> list[Path]:
     from explain.dataset import export
 
     def write(name: str, text: str) -> Path:
@@ -211,7 +211,7 @@ def _write_files(bundle, args, out: Path, fe, fx, seconds: float) -> list[Path]:
     m = fe.metrics
     extra = {"model": bundle.name, "data": str(args.data), "engine": args.engine, "seconds": round(seconds, 3),
              "rows_per_second": round(m.n / seconds, 1) if seconds else None, "max_tokens": args.max_tokens,
-             "explained_rows": 0 if fx is None else len(fx.importance.per_row) if fx.importance else None,
+             "explained_rows": explained,
              "attributions": None if fx is None or fx.summary is None else fx.method}
     written = [write("metrics.json", export.metrics_json(m, **extra)), write("per_class.csv", export.per_class_csv(m)),
                write("confusion.csv", export.confusion_csv(m)), write("hardest.csv", export.rows_csv(fe.hardest))]

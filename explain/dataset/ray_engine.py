@@ -121,27 +121,41 @@ def read_dataset(path: str, fmt: str, max_rows: int | None):
     return ds
 
 
+def predict_to_files(spec: str, path: str, fmt: str, total: int, labels, match, target: Path, *, actors: int = 2,
+                     cpus_per_actor: float = 1.0, gpus_per_actor: float = 0.0, batch_rows: int = 256,
+                     max_tokens: int | None = None, max_rows: int | None = None) -> None:
+    """Ray Data: read `path`, add the row index, predict with `actors` model actors, write JSON files to `target`.
+    Ray must be started (`start_ray`)."""
+    ray = require_ray()
+    from ray.data import DataContext
+
+    DataContext.get_current().execution_options.preserve_order = True  # the zip below pairs rows by position
+    ds = read_dataset(path, fmt, max_rows)
+    ds = ds.zip(ray.data.from_numpy(np.arange(total)).rename_columns({"data": "id"}))  # row index, file order
+    predicted = ds.map_batches(
+        Predictor, fn_constructor_args=(spec, tuple(labels), dict(match.index), dict(match.how), max_tokens,
+                                        int(max(1, cpus_per_actor))),
+        batch_size=batch_rows, batch_format="pandas", concurrency=actors, num_cpus=cpus_per_actor,
+        num_gpus=gpus_per_actor or None,
+    )
+    from ray.data import SaveMode
+
+    predicted.write_json(str(target), mode=SaveMode.OVERWRITE)  # a second run replaces, never appends
+
+
 def evaluate_file_ray(bundle, args, summary, match, total: int, out: Path):
     """Run the predictions on Ray Data into `out`/predictions, then assemble a FileEvaluation from them."""
     # the actors hold their CPUs for the whole run: one more CPU lets Ray's read and write tasks run
     ray = start_ray(args.ray_address, int(np.ceil(args.ray_actors * args.ray_cpus_per_actor)) + 1)
-    from ray.data import DataContext
-
     from explain.dataset.metrics import classification_metrics
     from explain.dataset.stream import HARDEST, PROJECTOR_ROWS, FileEvaluation, evaluate_file
     from explain.run import _frozen
 
-    DataContext.get_current().execution_options.preserve_order = True
-    ds = read_dataset(str(args.data), summary.format, args.max_rows)
-    ds = ds.zip(ray.data.from_numpy(np.arange(total)).rename_columns({"data": "id"}))  # row index, file order
-    predicted = ds.map_batches(
-        Predictor, fn_constructor_args=(args.model, tuple(bundle.labels), dict(match.index), dict(match.how),
-                                        args.max_tokens, int(max(1, args.ray_cpus_per_actor))),
-        batch_size=args.ray_batch_rows, batch_format="pandas", concurrency=args.ray_actors,
-        num_cpus=args.ray_cpus_per_actor, num_gpus=args.ray_gpus_per_actor or None,
-    )
     target = out / "predictions"
-    predicted.write_json(str(target))
+    predict_to_files(args.model, str(args.data), summary.format, total, bundle.labels, match, target,
+                     actors=args.ray_actors, cpus_per_actor=args.ray_cpus_per_actor,
+                     gpus_per_actor=args.ray_gpus_per_actor, batch_rows=args.ray_batch_rows,
+                     max_tokens=args.max_tokens, max_rows=args.max_rows)
     written = ray.data.read_json(str(target), lines=True)
     y_true, probs = np.zeros(total, dtype=np.int64), np.zeros((total, len(bundle.labels)))
     heap: list = []
