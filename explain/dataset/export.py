@@ -152,7 +152,7 @@ def dataset_sections(
     highest loss (`hardest`: prediction records), words per class and possible shortcuts, heads and pruning,
     projector (2-D and 3-D, by gold label, prediction and correctness). Missing parts are left out."""
     m = metrics
-    cards = Table(_("Metrics"), (_("rows"), _("accuracy"), _("macro-F1"), _("weighted F1"), _("ECE"),
+    cards = Table(_("Summary"), (_("rows"), _("accuracy"), _("macro-F1"), _("weighted F1"), _("ECE"),
                                  _("mean loss (nats)")),
                   ((m.n, m.accuracy, m.macro_f1, m.weighted_f1, m.ece, m.mean_loss),), fmt="{:.4f}")
     per_class = Table(_("Per class"), (_("label"), _("precision"), _("recall"), _("F1"), _("support"), _("predicted")),
@@ -184,7 +184,12 @@ def dataset_sections(
                                                                                         if attribution_note else ""),
             figures=(*figures.class_word_figures(summary),
                      *((figures.shortcut_figure(summary),) if summary.shortcuts else ())),
-            tables=(Table(_("Possible shortcuts"), header, tuple(figures.shortcut_rows(summary)), fmt="{:.4f}"),)))
+            tables=(Table(_("Possible shortcuts"), header, tuple(figures.shortcut_rows(summary)), fmt="{:.4f}"),)
+            if summary.shortcuts else ()))
+        if not summary.shortcuts:
+            sections.append(Section(_("Possible shortcuts"), text=_("None: no word in the top quarter of a class's "
+                                                                   "attributions has a frequency skewed to that class "
+                                                                   "(z >= {z}).").format(z=summary.z_threshold)))
     if importance is not None:
         figs = (figures.head_importance_grid(importance),) + ((figures.pruning_figure(curve),) if curve else ())
         order = importance.order()[::-1][:10]

@@ -39,11 +39,13 @@ def _layout(fig, title: str | None, height: int, **extra):
         title={"text": title, "font": {"size": 18}, "y": 0.98, "yanchor": "top"} if title else None,
         font=FONT,
         height=height,
-        margin={"l": 10, "r": 10, "t": 80 if title else 30, "b": 10},
+        margin={"l": 60, "r": 20, "t": 90 if title else 30, "b": 50},
         plot_bgcolor="white",
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
         **extra,
     )
+    fig.update_xaxes(automargin=True)  # tick labels and axis titles get the room they need (no clipping)
+    fig.update_yaxes(automargin=True)
     return fig
 
 
@@ -281,7 +283,7 @@ def projector(coordinates: np.ndarray, labels: Sequence[str], y_true: np.ndarray
             mask = which == c
             if mask.any():
                 fig.add_trace(trace(mask, label, color=PALETTE[c % len(PALETTE)]))
-    axes = [_("PC{k}").format(k=k + 1) + (f" ({explained[k]:.0%})" if explained is not None else "")
+    axes = [_("PC{k}").format(k=k + 1) + (f" ({explained[k]:.1%})" if explained is not None else "")
             for k in range(dims)]
     if title is None:
         title = _("Projector: PCA of the head's input, coloured by {what}").format(what=_(COLOUR_BY[colour_by]))
