@@ -237,3 +237,15 @@ def token_paths(coords: np.ndarray, tokens: Sequence[str], *, title: str | None 
     fig.update_xaxes(title="PC1")
     fig.update_yaxes(title="PC2")
     return _layout(fig, title, height, showlegend=False)
+
+
+def export_config(fmt: str = "png", filename: str = "bert-lens") -> dict:
+    """st.plotly_chart config whose camera button saves the figure as `fmt` ("png" at 2x, or "svg").
+
+    plotly's modebar offers one format per button, so pages that offer both put a PNG/SVG choice
+    next to their figures and pass it here.
+    """
+    options = {"format": fmt, "filename": filename}
+    if fmt == "png":
+        options["scale"] = 2
+    return {"displaylogo": False, "toImageButtonOptions": options}

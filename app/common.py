@@ -21,7 +21,7 @@ from explain import (
     run_model,
 )
 from explain.cache import ByteLRU
-from explain.i18n import N_, _, LANGUAGES, keep_language, normalize_language
+from explain.i18n import LANGUAGES, N_, _, keep_language, normalize_language
 from explain.models.policy import check_model_allowed, is_folder_spec
 from explain.settings import current_settings
 
@@ -247,6 +247,8 @@ def sidebar() -> Choice:
         ex = next((e for e in examples() if e["title"] == st.session_state.get("example")), None)
         if ex:
             st.caption(_(ex["teaches"]))
+        st.radio(_("Figure downloads"), ["png", "svg"], horizontal=True, key="fig.format", format_func=str.upper,
+                 help=_("The format the camera button above each figure saves."))
     if st.session_state.get("model.refused"):
         st.error(st.session_state["model.refused"])
     text = st.session_state.get("text", "")
@@ -257,6 +259,13 @@ def sidebar() -> Choice:
     elif "pair" in st.query_params:
         del st.query_params["pair"]
     return Choice(spec=spec, text=text, pair=pair)
+
+
+def figure_config(key: str) -> dict:
+    """st.plotly_chart config: the camera button saves the figure as PNG (2x) or SVG, as chosen in the sidebar."""
+    from app.charts import export_config
+
+    return export_config(st.session_state.get("fig.format", "png"), "bert-lens-" + key.replace(".", "-"))
 
 
 def load_or_stop(spec: str) -> ModelBundle:

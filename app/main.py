@@ -58,6 +58,7 @@ page = st.navigation(
         st.Page(VIEWS / "attributions.py", title=_("Attributions"), icon=":material/explore:", url_path="attributions"),
         st.Page(VIEWS / "train.py", title=_("Train a head"), icon=":material/model_training:", url_path="train"),
         st.Page(VIEWS / "compare.py", title=_("Compare two models"), icon=":material/compare:", url_path="compare"),
+        st.Page(VIEWS / "dataset.py", title=_("Data set"), icon=":material/table_view:", url_path="dataset"),
     ]
 )
 try:

@@ -15,6 +15,9 @@ at most 62 tokens each; the evaluation cuts at 64 tokens).
     (its SequenceClassificationExplainer: one row at a time, n_steps=50, internal_batch_size=None),
     with the same target (softmax probability of the predicted class) and baseline ([PAD] per token).
   - head importance over the rows and the default pruning curve (25 points, one random order).
+  - Ray (when installed): the same predictions on Ray Data with 2 local actors, end to end (read, model
+    actors, write JSON), rows/s of the faster of two runs (the first starts the actors), next to the
+    in-process rows/s of the same run.
 Timings on a shared machine are noisy: the 1-minute load average is recorded between the parts, and
 the IG rows also give process CPU seconds (which other jobs inflate less than wall time).
 """
@@ -145,6 +148,40 @@ def bench_heads(bundle, rows) -> dict:
                 curve.random_accuracy[np.searchsorted(curve.ks, curve.ks[-1] // 2)])}
 
 
+def bench_ray(bundle, rows_per_second_local: float, quick: bool) -> dict:
+    """The same predictions on Ray Data with 2 local actors (`--engine ray`), end to end (read, actors, write),
+    next to the in-process rows/s of this run. The first run includes starting the actors (model load)."""
+    try:
+        import ray
+    except ImportError:
+        return {"skipped": "ray is not installed (pip install -r requirements-ray.txt)"}
+    import tempfile
+
+    from explain.dataset.labels import match_labels
+    from explain.dataset.ray_engine import predict_to_files, start_ray
+    from explain.dataset.reader import scan_rows
+
+    copies = 1 if quick else 4
+    lines = HELDOUT.read_text(encoding="utf-8").splitlines() * copies
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "rows.jsonl"
+        data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        match = match_labels(scan_rows(data).classes, bundle.labels)
+        start = time.perf_counter()
+        start_ray(None, 3)
+        ray_start = time.perf_counter() - start
+        runs = []
+        for k in range(2):
+            start = time.perf_counter()
+            predict_to_files(SENTIMENT, str(data), "jsonl", len(lines), bundle.labels, match, Path(tmp) / f"out{k}",
+                             actors=2, batch_rows=64, max_tokens=MAX_TOKENS)
+            runs.append(time.perf_counter() - start)
+        ray.shutdown()
+    return {"rows": len(lines), "actors": 2, "ray_init_seconds": round(ray_start, 2),
+            "seconds_per_run": [round(t, 2) for t in runs], "rows_per_second": round(len(lines) / min(runs), 1),
+            "anchor_in_process_rows_per_second": rows_per_second_local}
+
+
 def measure(quick: bool = False) -> dict:
     """Every data-set number with its anchor; `quick` uses fewer rows and extrapolates the IG anchor."""
     started = time.perf_counter()
@@ -154,6 +191,8 @@ def measure(quick: bool = False) -> dict:
     out = {"model": SENTIMENT, "torch_threads": torch.get_num_threads(), "cores": os.cpu_count(),
            "mode": "quick" if quick else "full"}
     out["evaluation"] = bench_evaluation(bundle, rows, repeats=1 if quick else 3)
+    loads.append(_load())
+    out["ray"] = bench_ray(bundle, out["evaluation"]["rows_per_second"], quick)
     loads.append(_load())
     ig_rows = rows.subset(range(0, 300, 5)) if quick else rows
     out["aggregated_ig"] = bench_ig(bundle, ig_rows, anchor_rows=20 if quick else len(ig_rows))

@@ -18,6 +18,7 @@ from explain.i18n import N_, _, language, normalize_language
 # command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("explain.compare.cli", N_("what fine-tuning changed: models A and B side by side, per text and over a data set")),
+    "evaluate": ("explain.dataset.cli", N_("a classifier on a labelled file: predictions, metrics, errors, attributions, heads, report")),
     "prefetch": ("explain.models.prefetch", N_("store real BERT models in the local Hugging Face cache, for offline use")),
 }
 

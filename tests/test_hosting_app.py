@@ -3,6 +3,7 @@ budget, the limits on work per request, the training queue and heads kept to the
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -141,9 +142,11 @@ def test_flow_limit_on_the_attention_page():
 def test_attribution_options_stay_within_the_limits():
     with use_settings(max_ig_steps=20, max_samples=128):
         at = open_app("attributions", model=SENTIMENT, text="A gripping, wonderful film.")
-        assert at.select_slider(key="attr.steps").options == ["10", "20"]
-        assert at.select_slider(key="attr.steps").value == 20
+        assert at.select_slider(key="attr.steps").options == ["adaptive", "10", "20"]
+        assert at.select_slider(key="attr.steps").value == "auto"  # adaptive by default, capped at the limit
         assert any("Completeness" in i.value for i in at.info)
+        assert any(re.search(r"used (\d+) steps \(adaptive\)", c.value) and
+                   int(re.search(r"used (\d+) steps", c.value).group(1)) <= 20 for c in at.caption)
         at.selectbox(key="attr.method").select("kernel_shap").run()
         assert at.select_slider(key="attr.samples").options == ["64", "128"]
         assert not at.exception and at.get("plotly_chart")

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from app import charts
-from app.common import get_bundle, get_run, int_param, run_or_stop
+from app.common import figure_config, get_bundle, get_run, int_param, run_or_stop
 from explain import InputError
 from explain.attention.bertviz_offline import bertviz_html
 from explain.attention.head_math import head_arithmetic, head_weights
@@ -80,7 +80,7 @@ if view == VIEWS[0]:
                               height=int(min(950, max(520, 30 * n + 190))),
                               title=_("Layer {layer}, head {head}: where each token (row) looks").format(
                                   layer=layer, head=head)),
-        key="attn.head_chart",
+        key="attn.head_chart", config=figure_config("attn.head_chart"),
     )
     with right:
         q = st.selectbox(_("Query token"), range(n), format_func=lambda i: f"{amap.query_index[i]}: {amap.query_tokens[i]}",
@@ -89,7 +89,7 @@ if view == VIEWS[0]:
         st.plotly_chart(
             charts.bars(amap.key_tokens, {_("weight"): amap.weights[q]}, horizontal=True, height=min(950, 60 + 24 * n),
                         title=_("Where '{token}' looks").format(token=amap.query_tokens[q])),
-            key="attn.query_chart",
+            key="attn.query_chart", config=figure_config("attn.query_chart"),
         )
     st.caption(_("Each row is a query token's attention over all key tokens; rows sum to 1 before hiding special "
                  "tokens.") if hide_special and not renormalize else
@@ -112,7 +112,7 @@ elif view == VIEWS[2]:
         charts.head_grid(stats[name], title=_("{statistic} of every head: click a head to open it").format(
                              statistic=_(STATISTICS[name])),
                          value_name=_(STATISTICS[name]), selected=(layer, head)),
-        key="attn.stats_chart",
+        key="attn.stats_chart", config=figure_config("attn.stats_chart"),
         on_select=lambda: _open_head("attn.stats_chart"),
         selection_mode="points",
     )
@@ -138,7 +138,7 @@ elif view == VIEWS[3]:
         charts.matrix_heatmap(m.weights, m.query_tokens, m.key_tokens,
                               title=_("Rollout after layer {layer}").format(layer=upto),
                               row_title=_("output token"), col_title=_("input token"), value_name=_("rollout")),
-        key="attn.rollout_chart",
+        key="attn.rollout_chart", config=figure_config("attn.rollout_chart"),
     )
     estimate = flow_seconds_estimate(run.num_tokens, L)
     try:
@@ -159,7 +159,7 @@ elif view == VIEWS[3]:
                 charts.matrix_heatmap(f.weights, f.query_tokens, f.key_tokens, title=_("Attention flow (all layers)"),
                                       row_title=_("output token"), col_title=_("input token"),
                                       value_name=_("share of flow")),
-                key="attn.flow_chart",
+                key="attn.flow_chart", config=figure_config("attn.flow_chart"),
             )
             st.caption(_("Each row shows an output token's max-flow from every input token, as a share of the row "
                          "total."))
@@ -223,6 +223,6 @@ else:
     left, right = st.columns(2)
     left.plotly_chart(charts.matrix_heatmap(calc.scores, run.tokens, run.tokens, title=_("Scores QKᵀ/√d_k"),
                                             value_name=_("score"), colorscale=charts.DIVERGING, symmetric=True),
-                      key="attn.math_scores")
+                      key="attn.math_scores", config=figure_config("attn.math_scores"))
     right.plotly_chart(charts.matrix_heatmap(calc.weights, run.tokens, run.tokens, title=_("softmax(scores)")),
-                       key="attn.math_weights")
+                       key="attn.math_weights", config=figure_config("attn.math_weights"))

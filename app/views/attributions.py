@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from app import charts
-from app.common import get_bundle, load_or_stop, need_model, run_or_stop
+from app.common import figure_config, get_bundle, load_or_stop, need_model, run_or_stop
 from app.render import colored_tokens
 from explain import BertLensError
 from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves
@@ -29,7 +29,8 @@ settings = current_settings()
 
 
 @st.cache_resource(show_spinner=_("Attributing…"), max_entries=64)
-def cached_attribution(spec, text, pair, method, target, token_index, options: tuple):
+def cached_attribution(spec, text, pair, method, target, token_index, options: tuple, step_limit=None):
+    """step_limit (the server's max_ig_steps) is part of the key: adaptive IG stops there."""
     return attribute(get_bundle(spec), text, pair, method=method, target=target, token_index=token_index, **dict(options))
 
 
@@ -40,7 +41,7 @@ def cached_comparison(spec, text, pair, methods: tuple, target, token_index):
 
 @st.cache_resource(show_spinner=_("Erasing tokens and re-scoring…"), max_entries=32)
 def cached_curves(spec, text, pair, method, target, token_index):
-    a = cached_attribution(spec, text, pair, method, target, token_index, ())
+    a = cached_attribution(spec, text, pair, method, target, token_index, (), settings.max_ig_steps)
     return a, faithfulness_curves(get_bundle(spec), a)
 
 
@@ -57,6 +58,23 @@ def cached_heads(spec, text, pair, target, token_index):
 def softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)
+
+
+def target_from_link(labels) -> None:
+    """?target=<label> (e.g. a row's gold label, from the Data set page) selects that class. The URL follows
+    the selection (see below), so the parameter only acts when a link or a page switch changes it (or the
+    selection was dropped on leaving the page)."""
+    wanted = st.query_params.get("target")
+    if wanted is None:
+        return
+    if wanted in labels:
+        current = st.session_state.get("attr.target")
+        if current is None or current >= len(labels) or wanted != st.session_state.get("attr.target_written"):
+            st.session_state["attr.target"] = list(labels).index(wanted)
+    elif st.session_state.get("attr.bad_target") != wanted:
+        st.session_state["attr.bad_target"] = wanted
+        st.toast(_("Ignored target={target!r} from the link: {model} has no such label.").format(
+            target=wanted, model=bundle.name))
 
 
 # --- What the model predicts, and what to explain ---------------------------------------------
@@ -84,11 +102,13 @@ left, right = st.columns([2, 3])
 with left:
     st.metric(_("Prediction"), labels[predicted], help=_("Probability {p:.1%}").format(p=probs[predicted]))
     predicted_mark = " · " + _("predicted")
+    target_from_link(labels)
     target = st.selectbox(_("Explain the score of"), range(len(labels)), index=predicted, key="attr.target",
                           format_func=lambda k: f"{labels[k]} ({probs[k]:.1%})" + (predicted_mark if k == predicted else ""))
+    st.query_params["target"] = st.session_state["attr.target_written"] = labels[target]
 with right:
     st.plotly_chart(charts.bars([labels[k] for k in top], {_("probability"): probs[top]}, horizontal=True,
-                                height=70 + 30 * len(top)), key="attr.probs")
+                                height=70 + 30 * len(top)), key="attr.probs", config=figure_config("attr.probs"))
 
 view = st.segmented_control(_("View"), VIEWS, format_func=keep_language(_), default=VIEWS[0], key="attr.view",
                             label_visibility="collapsed") or VIEWS[0]
@@ -110,7 +130,8 @@ def show_scores(a, by_word: bool) -> None:
     st.html(colored_tokens(tokens, scores, diverging=True, fmt="{:+.3f}"))
     st.plotly_chart(charts.bars(tokens, {_(a.method): scores},
                                 y_title=_("contribution to {label}").format(label=a.target_label),
-                                height=360, signed=True), key=f"attr.bars.{a.method_key}")
+                                height=360, signed=True), key=f"attr.bars.{a.method_key}",
+                    config=figure_config(f"attr.bars.{a.method_key}"))
 
 
 try:
@@ -125,8 +146,12 @@ try:
                                                help=_("What each word is compared with: [PAD], [MASK] or the zero "
                                                       "vector."))
         if method == "ig":
-            steps = allowed_options((10, 20, 50, 100, 200), settings.max_ig_steps)
-            options["n_steps"] = c3.select_slider(_("Steps"), steps, value=min(50, steps[-1]), key="attr.steps")
+            steps = ["auto", *allowed_options((10, 20, 50, 100, 200), settings.max_ig_steps)]
+            options["n_steps"] = c3.select_slider(
+                _("Steps"), steps, value="auto", key="attr.steps",
+                format_func=lambda n: _("adaptive") if n == "auto" else str(n),
+                help=_("Adaptive: 4, 8, 16, ... Gauss-Legendre steps until the completeness gap is under 1 % of "
+                       "f(x) − f(baseline) (at most 256, or this server's limit); or a fixed number of steps."))
         if spec.kind == "perturbation" and method != "occlusion":
             samples = allowed_options((64, 128, 256, 512, 1024), settings.max_samples)
             options["n_samples"] = c3.select_slider(_("Samples"), samples, value=min(256, samples[-1]),
@@ -135,7 +160,7 @@ try:
             options["features"] = c2.radio(_("Features"), ["token", "word"], horizontal=True, key="attr.features",
                                            format_func=keep_language(_))
         by_word = st.toggle(_("Merge WordPiece pieces into words"), key="attr.by_word")
-        a = cached_attribution(*key, method, target, token_index, tuple(sorted(options.items())))
+        a = cached_attribution(*key, method, target, token_index, tuple(sorted(options.items())), settings.max_ig_steps)
         st.caption(_("{method}: blue tokens raise P({label}), red ones lower it. {reference}").format(
             method=_(a.method), label=a.target_label, reference=_(spec.reference)))
         show_scores(a, by_word)
@@ -146,6 +171,9 @@ try:
                 "{diff:+.4f}. Convergence delta {delta:+.2e} ({share:.1%} of the difference)."
             ).format(total=a.scores.sum(), fx=a.target_score, fb=a.baseline_score,
                      diff=a.target_score - a.baseline_score, delta=a.delta, share=comp.relative))
+        if a.n_steps:
+            st.caption(_("Integrated Gradients used {n} steps{how}.").format(
+                n=a.n_steps, how=_(" (adaptive)") if options.get("n_steps") == "auto" else ""))
 
     elif view == VIEWS[1]:
         chosen = st.multiselect(_("Methods"), list(METHODS), default=list(CHEAP), key="attr.compare",
@@ -161,7 +189,7 @@ try:
                                       title=_("Rank agreement (Spearman ρ)"),
                                       row_title=_("method"), col_title=_("method"), value_name="ρ",
                                       colorscale=charts.DIVERGING, zmin=-1, zmax=1, height=420, value_format=".2f"),
-                key="attr.rho",
+                key="attr.rho", config=figure_config("attr.rho"),
             )
             st.caption(_("Methods that agree rank the tokens alike (ρ near 1). Disagreement is a reason to check "
                          "faithfulness before trusting any one of them."))
@@ -185,7 +213,7 @@ try:
                                  _("random insertion"): curves.random_insertion},
                              title=_(a.method), x_title=_("tokens removed / kept (%)"), y_title=f"P({a.target_label})",
                              height=340),
-                key=f"attr.curve.{method}",
+                key=f"attr.curve.{method}", config=figure_config(f"attr.curve.{method}"),
             )
             rows.append({_("method"): _(a.method), _("AOPC comprehensiveness (↑)"): curves.aopc_comprehensiveness,
                          _("random"): curves.random_aopc_comprehensiveness,
@@ -206,12 +234,12 @@ try:
                                                                                     label=la.target_label),
                                   row_title=_("layer"), col_title=_("token"), value_name=_("attribution"),
                                   colorscale=charts.DIVERGING, symmetric=True, height=420),
-            key="attr.layers",
+            key="attr.layers", config=figure_config("attr.layers"),
         )
         st.markdown(_("**Head importance** (Michel et al., 2019): |∂ score / ∂ gate| for a gate on each head's "
                       "output."))
         imp = cached_heads(*key, target, token_index)
         st.plotly_chart(charts.head_grid(imp, title=_("Which heads matter for this prediction"),
-                                         value_name=_("importance"), value_format=".4f"), key="attr.heads")
+                                         value_name=_("importance"), value_format=".4f"), key="attr.heads", config=figure_config("attr.heads"))
 except BertLensError as err:
     st.info(str(err))

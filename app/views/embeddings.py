@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from app import charts
-from app.common import run_or_stop
+from app.common import figure_config, run_or_stop
 from explain.embeddings import embedding_parts, mean_similarity_by_layer, token_similarity, token_trajectories
 from explain.i18n import N_, _, keep_language
 from explain.positions import (
@@ -47,7 +47,7 @@ if view == VIEWS[0]:
             y_title=_("L2 norm"),
             title=_("Size of each part of the input embedding"),
         ),
-        key="emb.parts",
+        key="emb.parts", config=figure_config("emb.parts"),
     )
     st.caption(_(
         "Mean cosine between the word part and the full sum: {cos:.2f} "
@@ -76,14 +76,14 @@ elif view == VIEWS[1]:
                 charts.matrix_heatmap(table, [str(i) for i in range(n)], [str(i) for i in range(table.shape[1])],
                                       title=name, row_title=_("position"), col_title=_("dimension"),
                                       value_name=_("value"), colorscale=charts.DIVERGING, symmetric=True, height=420),
-                key=f"emb.table.{kind}",
+                key=f"emb.table.{kind}", config=figure_config(f"emb.table.{kind}"),
             )
             st.plotly_chart(
                 charts.matrix_heatmap(cosine_similarity(table), [str(i) for i in range(n)], [str(i) for i in range(n)],
                                       title=_("Cosine similarity between positions"), row_title=_("position"),
                                       col_title=_("position"), value_name=_("cosine"), colorscale=charts.DIVERGING,
                                       zmin=-1, zmax=1, height=420),
-                key=f"emb.cos.{kind}",
+                key=f"emb.cos.{kind}", config=figure_config(f"emb.cos.{kind}"),
             )
             dims = st.radio(_("Projection"), ["2-D", "3-D"], horizontal=True, key=f"emb.proj.{kind}",
                             format_func=keep_language(_))
@@ -94,7 +94,7 @@ elif view == VIEWS[1]:
                                   color=np.arange(first, n),
                                   title=_("PCA of positions {first}-{last} ({share:.0%} of variance)").format(
                                       first=first, last=n - 1, share=proj.explained.sum())),
-                key=f"emb.traj.{kind}",
+                key=f"emb.traj.{kind}", config=figure_config(f"emb.traj.{kind}"),
             )
     offsets = np.arange(min(64, n))
     st.plotly_chart(
@@ -102,7 +102,7 @@ elif view == VIEWS[1]:
                                _("sinusoidal"): similarity_by_offset(sinus, len(offsets) - 1)},
                      title=_("How similar is position p to position p + k?"), x_title=_("offset k"),
                      y_title=_("mean cosine similarity")),
-        key="emb.offset",
+        key="emb.offset", config=figure_config("emb.offset"),
     )
     with st.expander(_("⚠️ The one-line formula some primers print, and why it is wrong")):
         d = diagnose_primer(n, learned.shape[1])
@@ -127,7 +127,7 @@ elif view == VIEWS[1]:
                                         **{_("sinusoidal dim {i}").format(i=i): sinus[:, i % sinus.shape[1]]
                                            for i in (0, 1, 20)}},
                          title=_("Values by position"), x_title=_("position"), y_title=_("value")),
-            key="emb.primer",
+            key="emb.primer", config=figure_config("emb.primer"),
         )
 
 elif view == VIEWS[2]:
@@ -144,7 +144,7 @@ elif view == VIEWS[2]:
                                   title=_("Segment embeddings (first {n} dimensions)").format(n=shown),
                                   row_title=_("segment"), col_title=_("dimension"), value_name=_("value"),
                                   colorscale=charts.DIVERGING, symmetric=True, height=260),
-            key="emb.segments",
+            key="emb.segments", config=figure_config("emb.segments"),
         )
         norms = np.linalg.norm(table, axis=1)
         norms_text = _(", ").join(_("segment {i}: {norm:.2f}").format(i=i, norm=v) for i, v in enumerate(norms))
@@ -160,19 +160,19 @@ else:
         charts.matrix_heatmap(token_similarity(run, layer), run.tokens, run.tokens,
                               title=_("Cosine similarity of token vectors after layer {layer}").format(layer=layer),
                               row_title=_("token"), col_title=_("token"), value_name=_("cosine"), colorscale=charts.DIVERGING, zmin=-1, zmax=1),
-        key="emb.similarity",
+        key="emb.similarity", config=figure_config("emb.similarity"),
     )
     st.plotly_chart(
         charts.lines(np.arange(run.num_layers + 1),
                      {_("mean cosine between different tokens"): mean_similarity_by_layer(run)},
                      title=_("Token vectors grow more alike with depth (anisotropy)"), x_title=_("layer"),
                      y_title=_("mean cosine")),
-        key="emb.anisotropy",
+        key="emb.anisotropy", config=figure_config("emb.anisotropy"),
     )
     paths = token_trajectories(run)
     st.plotly_chart(
         charts.token_paths(paths.coords, run.tokens,
                            title=_("Each token's path through the layers (PCA, {share:.0%} of variance)").format(
                                share=paths.explained.sum())),
-        key="emb.paths",
+        key="emb.paths", config=figure_config("emb.paths"),
     )

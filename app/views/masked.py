@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app import charts
-from app.common import get_bundle, get_run, load_or_stop, need_model, run_or_stop
+from app.common import figure_config, get_bundle, get_run, load_or_stop, need_model, run_or_stop
 from app.render import colored_tokens
 from explain import BertLensError
 from explain.i18n import N_, _, keep_language
@@ -63,7 +63,7 @@ if view == "fill":
                 st.plotly_chart(
                     charts.bars(fm.top_tokens[n], {_("probability"): fm.top_probs[n]}, horizontal=True,
                                 title=title, height=60 + 28 * top_k),
-                    key=f"mlm.fill.{n}",
+                    key=f"mlm.fill.{n}", config=figure_config(f"mlm.fill.{n}"),
                 )
         with st.expander(_("Where does {mask} look? (attention from the mask, every head)").format(mask=mask)):
             pos = st.selectbox(_("Mask"), list(fm.positions), format_func=keep_language(lambda p: _("position {i}").format(i=p)),
@@ -75,7 +75,7 @@ if view == "fill":
                                       title=_("Attention from {mask} (position {pos}) in layer {layer}").format(
                                           mask=mask, pos=pos, layer=layer),
                                       row_title=_("head"), col_title=_("key")),
-                key="mlm.attn",
+                key="mlm.attn", config=figure_config("mlm.attn"),
             )
             st.caption(_("These weights come from the very model that made the predictions above (with its adapted "
                          "layers).") if bundle.card.get("adapted_layers") else
@@ -99,7 +99,7 @@ elif view == "layers":
         st.plotly_chart(charts.lines(np.arange(run.num_layers + 1), {_("P(original token)"): lens.target_prob},
                                      title=_("Probability of the original token by layer"),
                                      x_title=_("layer (0 = embeddings)"), y_title=_("probability")),
-                        key="mlm.lens_chart")
+                        key="mlm.lens_chart", config=figure_config("mlm.lens_chart"))
 
 elif view == "surprisal":
     try:
@@ -116,7 +116,7 @@ elif view == "surprisal":
         shown = [pll.tokens[i] for i in pll.positions]
         st.html(colored_tokens(shown, pll.surprisal, unit=" " + _("bits")))
         st.plotly_chart(charts.bars(shown, {_("surprisal (bits)"): pll.surprisal}, y_title=_("bits")),
-                        key="mlm.surprisal")
+                        key="mlm.surprisal", config=figure_config("mlm.surprisal"))
         st.caption(_("Salazar et al., 'Masked Language Model Scoring', ACL 2020."))
 
 else:

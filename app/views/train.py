@@ -11,7 +11,7 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app import charts
-from app.common import SESSION_HEAD, keep_sidebar_state, session_heads
+from app.common import SESSION_HEAD, figure_config, keep_sidebar_state, session_heads
 from app.jobs import TrainingJob
 from explain import BertLensError, builtin_models
 from explain.dataset.reader import read_labelled_csv
@@ -139,7 +139,7 @@ def progress_panel() -> None:
         st.plotly_chart(charts.lines(np.array([h.step for h in steps]),
                                      {_("loss"): np.array([h.loss for h in steps]),
                                       _("running accuracy"): np.array([h.accuracy for h in steps])},
-                                     title=_("Training"), x_title=_("step"), height=300), key="train.live")
+                                     title=_("Training"), x_title=_("step"), height=300), key="train.live", config=figure_config("train.live"))
     if not job.active and st.session_state.get("train.shown") is not job:
         st.session_state["train.shown"] = job
         st.rerun(scope="app")
@@ -172,7 +172,7 @@ st.plotly_chart(charts.matrix_heatmap(np.array(m.confusion, dtype=float), m.labe
                                       title=_("Confusion matrix"), row_title=_("true label"),
                                       col_title=_("predicted"), value_name=_("count"),
                                       value_format=".0f", zmin=0, height=300 + 30 * len(m.labels)),
-                key="train.confusion")
+                key="train.confusion", config=figure_config("train.confusion"))
 
 if settings.save_heads == "off":
     st.info(_("This server does not keep trained heads: the numbers above are what this training achieved."))

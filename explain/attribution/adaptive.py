@@ -103,6 +103,11 @@ def integrated_gradients_rows(
     Returns:
         (results in input order, model evaluations: interpolated rows run forward and backward).
     """
+    from explain.settings import current_settings
+
+    limit = current_settings().max_ig_steps  # a server's step limit caps the adaptive count too
+    if limit is not None:
+        max_steps, start_steps = min(max_steps, limit), min(start_steps, limit)
     scorer = Scorer(bundle, score_kind)
     f_x, f_base = _end_scores(scorer, inputs, batch_positions)
     gap = np.abs(f_x - f_base)

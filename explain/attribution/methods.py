@@ -126,10 +126,10 @@ class Method:
         settings = current_settings()
         defaults = dict(self.defaults)
         for name, limit in (("n_steps", settings.max_ig_steps), ("n_samples", settings.max_samples)):
-            if name in defaults and limit is not None:
+            if name in defaults and limit is not None and isinstance(defaults[name], int):  # not "auto"
                 defaults[name] = min(defaults[name], limit)
         resolved = {k: _OPTION_CHECKS[k](v) for k, v in {**defaults, **options}.items()}
-        if "n_steps" in resolved:
+        if isinstance(resolved.get("n_steps"), int):  # "auto" stops at the limit by itself (adaptive.py)
             check_ig_steps(resolved["n_steps"])
         if "n_samples" in resolved:
             check_samples(resolved["n_samples"])

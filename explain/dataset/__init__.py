@@ -17,4 +17,8 @@ Modules (each docstring has the details; none imports Streamlit):
   heads        dataset_head_importance (Michel et al. 2019) and pruning_curve.
   projector    pca: 2-D / 3-D PCA of the head's input representation.
   progress     the progress(done, total) / cancel (threading.Event) contract of every long call.
+  figures      plotly figures of the results (confusion matrix, reliability, words, heads, projector).
+  export       predictions JSONL, inert CSV tables, metrics.json, the standalone HTML report.
+  stream       evaluate_file / explain_file: a file of any size in chunks, flat memory (the CLI).
+  cli          `python -m explain evaluate`; ray_engine: its `--engine ray` (Ray Data, optional).
 """
