@@ -9,7 +9,9 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st
 
-st.set_page_config(page_title="BERT Lens", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide")
+PRESENT_LINK = str(st.query_params.get("present", "")).lower() in ("1", "true", "yes", "on")  # as app/presenter.py reads it
+st.set_page_config(page_title="BERT Lens", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide",
+                   initial_sidebar_state="collapsed" if PRESENT_LINK else "auto")
 
 
 def prefetch_plotly():
@@ -35,6 +37,7 @@ def prefetch_plotly():
 
 prefetch = prefetch_plotly()
 
+from app import charts, presenter
 from app.common import current_language, sidebar  # torch and transformers: after the prefetch
 from explain.i18n import _, set_language
 from explain.settings import SettingsError, apply_torch_threads, current_settings
@@ -52,6 +55,7 @@ VIEWS = Path(__file__).resolve().parent / "views"
 page = st.navigation(
     [
         st.Page(VIEWS / "tokens.py", title="Tokens and model", icon=":material/text_fields:", default=True),
+        st.Page(VIEWS / "lessons.py", title="Lessons", icon=":material/school:", url_path="lessons"),
         st.Page(VIEWS / "embeddings.py", title="Embeddings and positions", icon=":material/scatter_plot:", url_path="embeddings"),
         st.Page(VIEWS / "attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
         st.Page(VIEWS / "masked.py", title="Masked-token predictions", icon=":material/theater_comedy:", url_path="masked"),
@@ -62,6 +66,13 @@ page = st.navigation(
 )
 try:
     st.session_state["choice"] = sidebar()
+    st.session_state["present"] = presenter.is_on()  # a session value: survives page switches
+    with st.sidebar:
+        presenting = st.toggle(_("Presenter mode"), key="present",
+                               help=_("For projectors: larger text, thicker lines, colour-blind-safe colours. "
+                                      "Link: ?present=1"))
+    presenter.apply(presenting)
+    charts.presenting(presenting)
     page.run()
 finally:
     if prefetch is not None:
