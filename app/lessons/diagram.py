@@ -50,8 +50,8 @@ def overview_figure(shapes: Shapes, current: int, *, height: int = 150, font_siz
         2: _("2 Embedding<br>word + position<br>+ segment, LayerNorm"),
         3: _("3 One head<br>softmax(QKᵀ/√d<sub>k</sub>)V"),
         4: _("4 Multi-head<br>Concat(heads) W<sup>O</sup>"),
-        6: _("6 MLM head: P(token)<br>pre-training"),
-        7: _("7 Classifier: P(y|X)<br>fine-tuning"),
+        6: _("6 Pre-training: MLM head<br>{t}×{v:,} → P(token)").format(t=shapes.tokens, v=shapes.vocab),
+        7: _("7 Fine-tuning: classifier<br>[CLS] → P(y|X), {c} classes").format(c=shapes.classes or "C"),
         8: _("8 Explaining a prediction (IG)"),
         9: _("9 Attention ≠ explanation"),
     }
@@ -95,11 +95,6 @@ def overview_figure(shapes: Shapes, current: int, *, height: int = 150, font_siz
                        text=f"{s.tokens}×{s.heads * s.d_k} → {s.tokens}×{s.hidden}")
     arrow(7.45, mid, 7.85, 2.25, f"{s.tokens}×{s.hidden}")
     arrow(7.45, mid, 7.85, 1.1, _("[CLS]: {d}").format(d=s.hidden), above=False)
-    fig.add_annotation(x=9.9, y=2.75, xanchor="right", yanchor="bottom", showarrow=False,
-                       text=_("{t}×V, V={v}").format(t=s.tokens, v=f"{s.vocab:,}"), font={"size": font_size - 1, "color": "#0072B2"})
-    if s.classes:
-        fig.add_annotation(x=9.9, y=0.6, xanchor="right", yanchor="top", showarrow=False,
-                           text=_("C={c} classes").format(c=s.classes), font={"size": font_size - 1, "color": "#0072B2"})
 
     steps = [*BOXES, 5]
     xs = [(BOXES[k][0] + BOXES[k][1]) / 2 if k != 5 else 7.1 for k in steps]

@@ -105,8 +105,6 @@ QUESTION_2 = N_("Why must the position be added at all? What would attention com
 def step_2(ctx: StepContext) -> None:
     run, bundle = ctx.run, ctx.bundle
     parts = embedding_parts(run)
-    with ctx.side:
-        st.latex(r"x_t = \mathrm{LN}(E_{word}[t] + E_{pos}[p] + E_{seg}[s])")
     with ctx.view:
         left, right = st.columns(2)
         left.plotly_chart(
@@ -156,7 +154,7 @@ def step_3(ctx: StepContext) -> None:
     with ctx.view:
         left, right = st.columns([3, 2])
         left.plotly_chart(
-            charts.matrix_heatmap(calc.weights, run.tokens, run.tokens, square=True, height=ctx.height,
+            charts.matrix_heatmap(calc.weights, run.tokens, run.tokens, height=ctx.height,
                                   title=_("Layer {l}, head {h}: softmax(QKᵀ/√{d})").format(l=lesson.layer, h=lesson.head,
                                                                                          d=calc.d_k)),
             key="lesson.head_map")
@@ -247,7 +245,7 @@ def step_5(ctx: StepContext) -> None:
                              selected=(ctx.lesson.layer, ctx.lesson.head)).update_layout(height=ctx.height),
             key="lesson.grid", on_select=_open_clicked_head, selection_mode="points")
         right.plotly_chart(
-            charts.matrix_heatmap(roll[-1], run.tokens, run.tokens, height=ctx.height, square=True,
+            charts.matrix_heatmap(roll[-1], run.tokens, run.tokens, height=ctx.height,
                                   title=_("Rollout through all {n} layers").format(n=run.num_layers),
                                   row_title=_("output token"), col_title=_("input token"), value_name=_("rollout")),
             key="lesson.rollout")

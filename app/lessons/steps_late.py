@@ -77,7 +77,7 @@ def step_6(ctx: StepContext) -> None:
             _("original"): [draw.tokens[p] for p in draw.positions],
             _("what happened"): [_(ACTIONS[a]) for a in draw.actions],
             _("model reads"): [draw.corrupted_tokens[p] for p in draw.positions],
-            _("top 3 predictions"): [", ".join(f"{t} {p:.2f}" for t, p in zip(toks, probs))
+            _("top 3 predictions"): ["  ·  ".join(f"{t} ({p:.2f})" for t, p in zip(toks, probs))
                                      for toks, probs in zip(pred.top_tokens, pred.top_probs)],
             _("P(original)"): [f"{p:.3f}" for p in pred.target_probs],
         }

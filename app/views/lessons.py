@@ -45,8 +45,8 @@ st.plotly_chart(overview_figure(shapes, lesson.step, height=150 if present else 
                 key="lesson.overview", on_select=_open_clicked_box, selection_mode="points",
                 config={"displayModeBar": False})
 
-head_row = st.columns([5, 3, 1, 1], vertical_alignment="center")
-head_row[0].markdown(f"### {_('Step {n} of {total}: {title}').format(n=lesson.step, total=state.NUM_STEPS, title=_(state.TITLES[lesson.step - 1]))}")
+head_row = st.columns([6, 3, 1.2, 1.2], vertical_alignment="center")
+head_row[0].markdown(f"#### {_('Step {n} of {total}: {title}').format(n=lesson.step, total=state.NUM_STEPS, title=_(state.TITLES[lesson.step - 1]))}")
 options = list(range(len(state.EXAMPLES)))
 head_row[1].selectbox(_("Example sentence"), options, index=None, key="lesson.example",
                       format_func=lambda i: _(state.EXAMPLES[i][0]), placeholder=_("Choose a sentence for the class…"),
@@ -59,11 +59,12 @@ head_row[3].button(_("Next ▶"), on_click=state.go, args=(lesson.step + 1,), di
                    key="lesson.next", width="stretch")
 
 side, view = st.columns([2, 5] if present else [2, 4], gap="medium")
+controls = side.container()  # the step's controls first, so they stay on screen
 with side:
     st.markdown(_(text))
     st.markdown(_("**Question for the class:** {q}").format(q=_(question)))
-ctx = StepContext(lesson=lesson, bundle=bundle, run=run, side=side, view=view.container(key="lesson-view"),
-                  height=330 if present else 420, present=present)
+ctx = StepContext(lesson=lesson, bundle=bundle, run=run, side=controls, view=view.container(key="lesson-view"),
+                  height=400 if present else 440, present=present)
 render(ctx)
 with side:
     url = state.link(lesson, present)
