@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from app.common import Choice, get_bundle, keep_sidebar_state
+from app.fallback import SENTIMENT_MODEL
 from explain.i18n import N_, _
 from explain.models.catalog import builtin_models_for
 
@@ -24,7 +25,6 @@ TITLES = (
     N_("Explaining a prediction"),
     N_("What attention does not tell you"),
 )
-SENTIMENT_MODEL = "MiniLM + movie-review sentiment head (rotten/fresh)"
 CHINESE = "我们在北京学习中文。"
 # (label, text, pair): the lesson's example sentences; the sidebar's own text is always offered too.
 EXAMPLES = (

@@ -5,11 +5,13 @@ import pandas as pd
 import streamlit as st
 
 from app import charts
-from app.common import get_bundle, load_or_stop, need_model, run_or_stop
+from app.common import get_bundle, load_or_stop, run_or_stop
+from app.fallback import SENTIMENT_MODEL, model_or_default
 from app.render import colored_tokens
 from explain import BertLensError
 from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves
 from explain.attribution.methods import METHODS, attribute, head_importance, layer_attributions, merge_words
+from explain.i18n import _
 from explain.models.catalog import builtin_models_for
 from explain.settings import allowed_options, current_settings
 
@@ -19,8 +21,9 @@ CHEAP = ("ig", "saliency", "input_x_gradient", "occlusion")
 choice = st.session_state["choice"]
 st.title("Attributions")
 bundle = load_or_stop(choice.spec)
-need_model(bundle, bundle.task in CLASSIFIER_TASKS, "classification head", builtin_models_for(*CLASSIFIER_TASKS))
-_, run = run_or_stop(choice)
+choice, bundle = model_or_default(choice, bundle, bundle.task in CLASSIFIER_TASKS, _("classification head"),
+                                  SENTIMENT_MODEL, builtin_models_for(*CLASSIFIER_TASKS), "attr")
+run = run_or_stop(choice)[1]
 token_level = bundle.task == "token-classification"
 settings = current_settings()
 
