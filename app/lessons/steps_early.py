@@ -41,6 +41,14 @@ def cached_rollout(spec: str, text: str, pair: str | None) -> np.ndarray:
     return rollout(get_run(spec, text, pair).attentions)
 
 
+def every_label(fig, rows: int, cols: int):
+    """Label every row and column of a token map (plotly would skip every other one when they crowd)."""
+    for axis, n in ((fig.update_xaxes, cols), (fig.update_yaxes, rows)):
+        if n <= 40:
+            axis(dtick=1, tickfont_size=15 if n <= 18 else 12)
+    return fig.update_layout(margin={"t": 50, "b": 10}).update_xaxes(tickangle=-50)
+
+
 def layer_head_controls(ctx: StepContext, head: bool = True) -> None:
     run = ctx.run
     with ctx.side:
@@ -154,9 +162,10 @@ def step_3(ctx: StepContext) -> None:
     with ctx.view:
         left, right = st.columns([3, 2])
         left.plotly_chart(
-            charts.matrix_heatmap(calc.weights, run.tokens, run.tokens, height=ctx.height,
-                                  title=_("Layer {l}, head {h}: softmax(QKᵀ/√{d})").format(l=lesson.layer, h=lesson.head,
-                                                                                         d=calc.d_k)),
+            every_label(charts.matrix_heatmap(
+                calc.weights, run.tokens, run.tokens, height=ctx.height,
+                title=_("Layer {l}, head {h}: softmax(QKᵀ/√{d})").format(l=lesson.layer, h=lesson.head, d=calc.d_k)),
+                run.num_tokens, run.num_tokens),
             key="lesson.head_map")
         order = np.argsort(-calc.weights[q])[:5]
         rows = {_("key"): [run.tokens[j] for j in order], "q·k/√d_k": [f"{calc.scores[q, j]:.2f}" for j in order],
@@ -191,9 +200,10 @@ def step_4(ctx: StepContext) -> None:
     with ctx.view:
         left, right = st.columns([3, 2])
         left.plotly_chart(
-            charts.matrix_heatmap(norms, [_("head {h}").format(h=h) for h in range(H)], run.tokens,
-                                  title=_("Layer {l}: |head_i W^O_i| per token").format(l=lesson.layer),
-                                  row_title=_("head"), col_title=_("token"), value_name=_("norm"), height=ctx.height),
+            every_label(charts.matrix_heatmap(
+                norms, [_("head {h}").format(h=h) for h in range(H)], run.tokens,
+                title=_("Layer {l}: |head_i W^O_i| per token").format(l=lesson.layer), row_title=_("head"),
+                col_title=_("token"), value_name=_("norm"), height=ctx.height), H, run.num_tokens),
             key="lesson.multihead")
         right.table({
             _("step"): ["X", "Q, K, V", _("heads"), "Concat", "W^O", _("output"), "LN(X + out)"],
@@ -245,7 +255,8 @@ def step_5(ctx: StepContext) -> None:
                              selected=(ctx.lesson.layer, ctx.lesson.head)).update_layout(height=ctx.height),
             key="lesson.grid", on_select=_open_clicked_head, selection_mode="points")
         right.plotly_chart(
-            charts.matrix_heatmap(roll[-1], run.tokens, run.tokens, height=ctx.height,
-                                  title=_("Rollout through all {n} layers").format(n=run.num_layers),
-                                  row_title=_("output token"), col_title=_("input token"), value_name=_("rollout")),
+            every_label(charts.matrix_heatmap(
+                roll[-1], run.tokens, run.tokens, height=ctx.height,
+                title=_("Rollout through all {n} layers").format(n=run.num_layers), row_title=_("output token"),
+                col_title=_("input token"), value_name=_("rollout")), run.num_tokens, run.num_tokens),
             key="lesson.rollout")

@@ -64,7 +64,7 @@ with side:
     st.markdown(_(text))
     st.markdown(_("**Question for the class:** {q}").format(q=_(question)))
 ctx = StepContext(lesson=lesson, bundle=bundle, run=run, side=controls, view=view.container(key="lesson-view"),
-                  height=400 if present else 440, present=present)
+                  height=430 if present else 460, present=present)
 render(ctx)
 with side:
     url = state.link(lesson, present)
