@@ -161,3 +161,13 @@ def test_presenter_heatmaps_use_cividis():
     trace = json.loads(at.get("plotly_chart")[1].proto.spec)["data"][0]
     assert trace["type"] == "heatmap"
     assert trace["colorscale"][0][1].lower() in ("#00224e", "rgb(0,34,78)", "rgb(0, 34, 78)")  # cividis starts dark blue
+
+
+@pytest.mark.parametrize("page", ["tokens", "embeddings", "attention", "masked", "attributions"])
+def test_presenter_mode_on_every_page(page):
+    at = open_app(page, text="The cat sat on the [MASK]." if page == "masked" else None, present="1")
+    assert not at.exception
+    assert at.session_state["present"] is True
+    charts = at.get("plotly_chart")
+    if page != "tokens":
+        assert charts and json.loads(charts[-1].proto.spec)["layout"]["font"]["size"] == 19

@@ -46,7 +46,9 @@ st.plotly_chart(overview_figure(shapes, lesson.step, height=150 if present else 
                 config={"displayModeBar": False})
 
 head_row = st.columns([6, 3, 1.2, 1.2], vertical_alignment="center")
-head_row[0].markdown(f"#### {_('Step {n} of {total}: {title}').format(n=lesson.step, total=state.NUM_STEPS, title=_(state.TITLES[lesson.step - 1]))}")
+step_title = _("Step {n} of {total}: {title}").format(n=lesson.step, total=state.NUM_STEPS,
+                                                      title=_(state.TITLES[lesson.step - 1]))
+head_row[0].markdown("#### " + step_title)
 options = list(range(len(state.EXAMPLES)))
 head_row[1].selectbox(_("Example sentence"), options, index=None, key="lesson.example",
                       format_func=lambda i: _(state.EXAMPLES[i][0]), placeholder=_("Choose a sentence for the class…"),
