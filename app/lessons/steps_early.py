@@ -93,10 +93,10 @@ def step_1(ctx: StepContext) -> None:
             unk = sum(1 for t in run.tokens if t == bundle.tokenizer.unk_token)
             st.info(_(
                 "Chinese has no spaces, and BERT's tokenizer splits every Chinese character into its own token "
-                "(even bert-base-chinese does: its vocabulary is about 21,000 characters). This model's English "
-                "vocabulary knows only some characters: {unk} of {n} became {unk_token}. For Chinese, load "
-                "bert-base-chinese from the sidebar (Other: hub id; prepare it offline with "
-                "`python -m explain prefetch bert-base-chinese`)."
+                "(bert-base-chinese does the same: most of its 21,128 vocabulary entries are single characters). "
+                "This model's English vocabulary knows only some characters: {unk} of {n} became {unk_token}. "
+                "For Chinese, use bert-base-chinese: prepare it once with a network "
+                "(`python -m explain prefetch bert-base-chinese`), then choose it in the sidebar's model list."
             ).format(unk=unk, n=run.num_tokens - int(run.special.sum()), unk_token=bundle.tokenizer.unk_token))
 
 

@@ -41,11 +41,11 @@ d_k = bundle.config.hidden_size // bundle.num_heads
 classes = len(bundle.labels) if bundle.labels else 2
 shapes = Shapes(tokens=run.num_tokens, hidden=bundle.config.hidden_size, heads=bundle.num_heads, d_k=d_k,
                 layers=bundle.num_layers, vocab=bundle.config.vocab_size, classes=classes)
-st.plotly_chart(overview_figure(shapes, lesson.step, height=150 if present else 170, font_size=14 if present else 13),
+st.plotly_chart(overview_figure(shapes, lesson.step, height=150 if present else 180, font_size=14 if present else 12),
                 key="lesson.overview", on_select=_open_clicked_box, selection_mode="points",
                 config={"displayModeBar": False})
 
-head_row = st.columns([6, 3, 1.2, 1.2], vertical_alignment="center")
+head_row = st.columns([6, 3, 1.2, 1.2] if present else [4, 3, 1.6, 1.6], vertical_alignment="center")
 step_title = _("Step {n} of {total}: {title}").format(n=lesson.step, total=state.NUM_STEPS,
                                                       title=_(state.TITLES[lesson.step - 1]))
 head_row[0].markdown("#### " + step_title)
