@@ -117,7 +117,7 @@ def step_2(ctx: StepContext) -> None:
         left, right = st.columns(2)
         left.plotly_chart(
             charts.bars(run.tokens, {_("word"): parts.word, _("position"): parts.position, _("segment"): parts.segment,
-                                     _("sum"): parts.total}, y_title=_("L2 norm"), height=ctx.height - 60,
+                                     _("sum"): parts.total}, y_title=_("L2 norm"), height=ctx.height - 100,
                         title=_("Size of each part ({t} × {d})").format(t=run.num_tokens, d=run.hidden_states.shape[-1])),
             key="lesson.parts")
         learned = learned_positions(bundle)[: min(128, bundle.max_tokens)]
@@ -127,7 +127,7 @@ def step_2(ctx: StepContext) -> None:
             charts.lines(offsets, {_("learned (BERT)"): similarity_by_offset(learned, len(offsets) - 1),
                                    _("sinusoidal"): similarity_by_offset(sinus, len(offsets) - 1)},
                          title=_("Similarity of positions p and p + k"), x_title=_("offset k"),
-                         y_title=_("mean cosine"), height=ctx.height - 60),
+                         y_title=_("mean cosine"), height=ctx.height - 100),
             key="lesson.offsets")
         d = diagnose_primer(len(learned), learned.shape[1])
         st.markdown(_(

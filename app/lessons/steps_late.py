@@ -173,7 +173,7 @@ def step_8(ctx: StepContext) -> None:
     with ctx.view:
         st.markdown(_("{model}: why **{label}**?").format(model=html.escape(bundle.name), label=html.escape(a.target_label)))
         st.html(colored_tokens(a.tokens, a.scores, diverging=True, fmt="{:+.3f}"))
-        st.plotly_chart(charts.bars(a.tokens, {a.method: a.scores}, signed=True, height=ctx.height - 110,
+        st.plotly_chart(charts.bars(a.tokens, {a.method: a.scores}, signed=True, height=ctx.height - 140,
                                     y_title=_("contribution to {label}").format(label=a.target_label)),
                         key="lesson.ig")
         st.markdown(_("Completeness: the scores add up to **{total:+.4f}**; f(x) − f(baseline) = {fx:.4f} − {fb:.4f} = "
@@ -222,7 +222,7 @@ def step_9(ctx: StepContext) -> None:
               _("|Integrated Gradients|"): share(ig)}
     tokens = [run.tokens[i] for i in words]
     with ctx.view:
-        st.plotly_chart(charts.bars(tokens, series, height=ctx.height - 40, y_title=_("share of the sentence"),
+        st.plotly_chart(charts.bars(tokens, series, height=ctx.height - 70, y_title=_("share of the sentence"),
                                     title=_("{model}: predicted {label}").format(model=bundle.name, label=a.target_label)),
                         key="lesson.disagree")
         gap = np.abs(share(attn) - share(ig))
