@@ -9,9 +9,10 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st
 
-PRESENT_LINK = str(st.query_params.get("present", "")).lower() in ("1", "true", "yes", "on")  # as app/presenter.py reads it
+from app import presenter  # Streamlit only: cheap
+
 st.set_page_config(page_title="BERT Lens", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide",
-                   initial_sidebar_state="collapsed" if PRESENT_LINK else "auto")
+                   initial_sidebar_state="collapsed" if presenter.from_url() else "auto")
 
 
 def prefetch_plotly():
@@ -37,7 +38,7 @@ def prefetch_plotly():
 
 prefetch = prefetch_plotly()
 
-from app import charts, presenter
+from app import charts
 from app.common import current_language, sidebar  # torch and transformers: after the prefetch
 from explain.i18n import _, set_language
 from explain.settings import SettingsError, apply_torch_threads, current_settings
@@ -55,7 +56,7 @@ VIEWS = Path(__file__).resolve().parent / "views"
 page = st.navigation(
     [
         st.Page(VIEWS / "tokens.py", title="Tokens and model", icon=":material/text_fields:", default=True),
-        st.Page(VIEWS / "lessons.py", title="Lessons", icon=":material/school:", url_path="lessons"),
+        st.Page(VIEWS / "lessons.py", title=_("Lessons"), icon=":material/school:", url_path="lessons"),
         st.Page(VIEWS / "embeddings.py", title="Embeddings and positions", icon=":material/scatter_plot:", url_path="embeddings"),
         st.Page(VIEWS / "attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
         st.Page(VIEWS / "masked.py", title="Masked-token predictions", icon=":material/theater_comedy:", url_path="masked"),
