@@ -124,8 +124,8 @@ class Method:
         settings = current_settings()
         defaults = dict(self.defaults)
         for name, limit in (("n_steps", settings.max_ig_steps), ("n_samples", settings.max_samples)):
-            if name in defaults and limit is not None:
-                defaults[name] = min(defaults[name], limit)
+            if name in defaults and limit is not None:  # "auto" (adaptive IG) becomes a fixed count within the limit
+                defaults[name] = limit if isinstance(defaults[name], str) else min(defaults[name], limit)
         resolved = {k: _OPTION_CHECKS[k](v) for k, v in {**defaults, **options}.items()}
         if "n_steps" in resolved:
             check_ig_steps(resolved["n_steps"])
