@@ -1,8 +1,6 @@
 """Lessons: nine guided steps through BERT on the live model and the class's sentence, under an
 overview of the data flow; presenter mode makes each step's view fit a 1280x720 projector."""
 
-import html
-
 import streamlit as st
 
 from app.common import run_or_stop
@@ -69,5 +67,5 @@ ctx = StepContext(lesson=lesson, bundle=bundle, run=run, side=controls, view=vie
                   height=430 if present else 460, present=present)
 render(ctx)
 with side:
-    url = state.link(lesson, present)
-    st.markdown(_("[Link to this step]({url}) (restores step, model, text, layer and head)").format(url=html.escape(url)))
+    url = state.link(lesson, present)  # urlencoded: no character of it can break out of the link
+    st.markdown(_("[Link to this step]({url}) (restores step, model, text, layer and head)").format(url=url))

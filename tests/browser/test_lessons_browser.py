@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -85,3 +86,13 @@ def test_a_box_of_the_overview_opens_its_step(offline_page, app_url):
     page.mouse.click(x, y)
     wait_for_step(page, 3)
     assert "step=3" in page.url
+    page.locator("[data-testid=stSlider]").nth(1).get_by_role("slider").press("ArrowRight")  # head 0 -> 1
+    page.wait_for_function("() => location.search.includes('head=1')", timeout=90_000)
+    wait_for_step(page, 3)
+    link = page.get_by_role("link", name="Link to this step")
+    href = link.get_attribute("href")
+    assert "step=3" in href and "head=1" in href and "present=1" in href, href
+    page.goto(urljoin(page.url, href))  # a fresh session from the link: the same step and head
+    wait_for_step(page, 3)
+    page.wait_for_function("() => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart] text'))"
+                           ".some(t => t.textContent.includes('Layer 2, head 1'))", timeout=90_000)
