@@ -6,6 +6,7 @@ Styled for projectors: large fonts, white background, perceptually ordered colou
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 
 import numpy as np
 import plotly.graph_objects as go
@@ -15,6 +16,21 @@ from explain.i18n import _
 FONT = dict(size=15)
 SEQUENTIAL = "Blues"
 DIVERGING = "RdBu"
+
+# Presenter mode (projectors), set per script run by app/main.py: every figure built through _layout
+# gets larger fonts, thicker lines, the Okabe-Ito colour-blind-safe palette, and cividis for sequential maps.
+PRESENTING: ContextVar[bool] = ContextVar("presenting", default=False)
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+PRESENTER_SEQUENTIAL = "cividis"
+
+
+def presenting(on: bool) -> None:
+    """Turn presenter styling on or off for the figures this thread builds next."""
+    PRESENTING.set(bool(on))
+
+
+def _sequential(colorscale: str) -> str:
+    return PRESENTER_SEQUENTIAL if PRESENTING.get() and colorscale == SEQUENTIAL else colorscale
 
 
 def unique_labels(tokens: Sequence[str]) -> list[str]:
@@ -38,6 +54,12 @@ def _layout(fig: go.Figure, title: str | None, height: int, **extra) -> go.Figur
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
         **extra,
     )
+    if PRESENTING.get():
+        fig.update_layout(font={"size": 19}, colorway=list(OKABE_ITO), legend_font_size=18,
+                          title_font_size=22 if title else None)
+        fig.update_traces(line_width=4, marker_size=9, selector={"type": "scatter", "mode": "lines+markers"})
+        fig.update_xaxes(tickfont_size=17, title_font_size=19)
+        fig.update_yaxes(tickfont_size=17, title_font_size=19)
     return fig
 
 
@@ -76,7 +98,7 @@ def matrix_heatmap(
             z=z,
             x=unique_labels(cols),
             y=unique_labels(rows),
-            colorscale=colorscale,
+            colorscale=_sequential(colorscale),
             zmin=zmin,
             zmax=zmax,
             hovertemplate=f"{row_title}: %{{y}}<br>{col_title}: %{{x}}<br>{value_name}: %{{z:{value_format}}}<extra></extra>",
@@ -117,7 +139,7 @@ def head_grid(
                 symbol="square",
                 size=size,
                 color=values.ravel(),
-                colorscale=colorscale,
+                colorscale=_sequential(colorscale),
                 showscale=True,
                 colorbar=dict(thickness=14, title=dict(text=value_name, side="right")),
                 line=dict(width=0),

@@ -9,7 +9,10 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st
 
-st.set_page_config(page_title="BERT Lens", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide")
+from app import presenter  # Streamlit only: cheap
+
+st.set_page_config(page_title="BERT Lens", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide",
+                   initial_sidebar_state="collapsed" if presenter.from_url() else "auto")
 
 
 def prefetch_plotly():
@@ -35,6 +38,7 @@ def prefetch_plotly():
 
 prefetch = prefetch_plotly()
 
+from app import charts
 from app.common import current_language, sidebar  # torch and transformers: after the prefetch
 from explain.i18n import _, set_language
 from explain.settings import SettingsError, apply_torch_threads, current_settings
@@ -52,6 +56,7 @@ VIEWS = Path(__file__).resolve().parent / "views"
 page = st.navigation(
     [
         st.Page(VIEWS / "tokens.py", title=_("Tokens and model"), icon=":material/text_fields:", default=True),
+        st.Page(VIEWS / "lessons.py", title=_("Lessons"), icon=":material/school:", url_path="lessons"),
         st.Page(VIEWS / "embeddings.py", title=_("Embeddings and positions"), icon=":material/scatter_plot:", url_path="embeddings"),
         st.Page(VIEWS / "attention.py", title=_("Attention"), icon=":material/visibility:", url_path="attention"),
         st.Page(VIEWS / "masked.py", title=_("Masked-token predictions"), icon=":material/theater_comedy:", url_path="masked"),
@@ -63,6 +68,13 @@ page = st.navigation(
 )
 try:
     st.session_state["choice"] = sidebar()
+    st.session_state["present"] = presenter.is_on()  # a session value: survives page switches
+    with st.sidebar:
+        presenting = st.toggle(_("Presenter mode"), key="present",
+                               help=_("For projectors: larger text, thicker lines, colour-blind-safe colours. "
+                                      "Link: ?present=1"))
+    presenter.apply(presenting)
+    charts.presenting(presenting)
     page.run()
 finally:
     if prefetch is not None:

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explain.models.catalog import SPLADE_MODEL
+from explain.models.catalog import SPLADE_MODEL, builtin_models_for
 from tests.helpers import decode_plotly, open_app, set_text
+
+MLM_MODEL = builtin_models_for("masked-lm")[0]
 
 
 def app(page: str | None = None, **query) -> AppTest:
@@ -58,9 +60,26 @@ def test_embeddings_page_every_view():
     assert any("WRONG" in l.value for l in at.latex)
 
 
+def test_masked_page_shows_the_mlm_model_at_once_then_goes_back():
+    at = app("masked")
+    note = at.info[0].value
+    assert "has no masked-language-model head, so this page shows" in note
+    assert MLM_MODEL in note
+    assert any("There is no [MASK] yet" in i.value for i in at.info)  # the MLM model's page, at once
+    set_text(at, "She poured a cup of [MASK] and sat down.")
+    labels = [t.replace("\u200b", "") for t in figure(at)["data"][0]["y"]]
+    assert "coffee" in labels[:3]
+    at.button(key="mlm.back").click().run()  # the way back: the sidebar's own model and the usual prompt
+    assert not at.exception
+    assert any("Choose a model that has one" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+    at.button(key="mlm.default").click().run()
+    assert MLM_MODEL in at.info[0].value and at.get("plotly_chart")
+
+
 def test_masked_page_guides_then_predicts():
     at = app("masked")
-    assert "no masked-language-model head" in at.info[0].value
+    at.button(key="mlm.back").click().run()
     at.button(key=f"use.{SPLADE_MODEL}").click().run()
     assert not at.exception
     assert any("There is no [MASK] yet" in i.value for i in at.info)
@@ -119,10 +138,20 @@ def test_attention_flow_for_short_text_is_computed_at_once():
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
 
 
+def test_attributions_page_shows_the_sentiment_head_at_once_then_goes_back():
+    at = app("attributions")
+    note = at.info[0].value
+    assert "has no classification head, so this page shows" in note and SENTIMENT in note
+    assert at.metric[0].value in ("fresh", "rotten") and at.get("html")  # explained at once
+    at.button(key="attr.back").click().run()
+    assert any("Choose a model that has one" in i.value for i in at.info)
+    assert not at.metric
+    at.button(key=f"use.{SENTIMENT}").click().run()
+    assert not at.exception and at.metric[0].value in ("fresh", "rotten")
+
+
 def test_attributions_page_needs_a_classifier_then_explains():
     at = app("attributions")
-    assert "no classification head" in at.info[0].value
-    at.button(key=f"use.{SENTIMENT}").click().run()
     set_text(at, "A gripping, wonderful and beautifully shot film.")
     assert at.metric[0].value == "fresh"
     assert any("Completeness" in i.value for i in at.info)  # IG by default, with its delta

@@ -41,12 +41,14 @@ from explain.attention.head_stats import head_stats
 from explain.attention.viewer import attention_viewer_html
 from explain.attribution.methods import attribute, head_importance
 from explain.mlm import fill_mask, pseudo_log_likelihood
-from explain.models.catalog import DEFAULT_MODEL, SPLADE_MODEL
+from explain.models.catalog import DEFAULT_MODEL, SPLADE_MODEL, builtin_models_for
 from tests.helpers import MAIN, decode_plotly
 
 ROOT = Path(__file__).resolve().parents[1]
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
-SPECS = (DEFAULT_MODEL, SPLADE_MODEL, SENTIMENT)
+MLM_MODEL = builtin_models_for("masked-lm")[0]
+# the MLM model too: choosing the sentiment head while on the Masked page shows it there (app/fallback.py)
+SPECS = (DEFAULT_MODEL, SPLADE_MODEL, SENTIMENT, MLM_MODEL)
 SESSIONS = 8
 HELDOUT = [json.loads(line)["text"] for line in (ROOT / "assets/heads/minilm-sentiment/heldout.jsonl").read_text().splitlines()]
 

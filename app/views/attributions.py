@@ -5,7 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from app import charts
-from app.common import figure_config, get_bundle, load_or_stop, need_model, run_or_stop
+from app.common import figure_config, get_bundle, load_or_stop, run_or_stop
+from app.fallback import SENTIMENT_MODEL, model_or_default
 from app.render import colored_tokens
 from explain import BertLensError
 from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves
@@ -22,7 +23,8 @@ BASELINE_NAMES = {"pad": "[PAD]", "mask": "[MASK]", "zero": N_("zero vector")}
 choice = st.session_state["choice"]
 st.title(_("Attributions"))
 bundle = load_or_stop(choice.spec)
-need_model(bundle, bundle.task in CLASSIFIER_TASKS, _("classification head"), builtin_models_for(*CLASSIFIER_TASKS))
+choice, bundle = model_or_default(choice, bundle, bundle.task in CLASSIFIER_TASKS, _("classification head"),
+                                  SENTIMENT_MODEL, builtin_models_for(*CLASSIFIER_TASKS), "attr")
 run = run_or_stop(choice)[1]
 token_level = bundle.task == "token-classification"
 settings = current_settings()

@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from app import charts
-from app.common import figure_config, get_bundle, get_run, load_or_stop, need_model, run_or_stop
+from app.common import figure_config, get_bundle, get_run, load_or_stop, run_or_stop
+from app.fallback import model_or_default
 from app.render import colored_tokens
 from explain import BertLensError
 from explain.i18n import N_, _, keep_language
@@ -19,7 +20,8 @@ from explain.models.catalog import builtin_models_for
 choice = st.session_state["choice"]
 st.title(_("Masked-token predictions"))
 bundle = load_or_stop(choice.spec)
-need_model(bundle, bundle.has_mlm, _("masked-language-model head"), builtin_models_for("masked-lm"))
+choice, bundle = model_or_default(choice, bundle, bundle.has_mlm, _("masked-language-model head"),
+                                  builtin_models_for("masked-lm")[0], builtin_models_for("masked-lm"), "mlm")
 plain = run_or_stop(choice)[1]
 
 
