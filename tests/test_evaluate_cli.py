@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -161,3 +162,11 @@ def test_hostile_rows_come_out_inert_in_report_and_csv(tmp_path):
     hardest = list(csv.DictReader(io.StringIO((out / "hardest.csv").read_text())))
     assert {h["text"] for h in hardest} == {SCRIPT, "'" + FORMULA, "'@SUM(A1) a dull film", "'-1 awful",
                                             "A wonderful film."}
+
+
+def test_engine_ray_without_ray_says_how_to_install_it(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if it were not installed
+    assert main(["evaluate", "--model", SENTIMENT, "--data", str(HELDOUT), "--out", str(tmp_path),
+                 "--engine", "ray"]) == 2
+    (error,) = _error_lines(capsys)
+    assert "requirements-ray.txt" in error and "--engine local" in error
