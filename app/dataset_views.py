@@ -93,7 +93,7 @@ def words_view(ev, bundle, key, limit: int) -> None:
     d = da.delta_summary()
     if d:
         st.caption(_("{method}: {rows:,} rows, {steps:.1f} steps on average (median completeness gap {median:.2%}, "
-                     "90 % under {p90:.2%}; {conv:.0%} of rows met the 1 % condition) in {seconds:.1f} s.").format(
+                     "90 percent under {p90:.2%}; {conv:.0%} of rows met the 1 percent condition) in {seconds:.1f} s.").format(
             method=da.method, rows=len(da), steps=d["mean_steps"], median=d["median"], p90=d["p90"],
             conv=d["converged"], seconds=da.seconds))
     st.dataframe(pd.DataFrame(summary.table()), hide_index=True, width="stretch")

@@ -152,7 +152,7 @@ try:
             options["n_steps"] = c3.select_slider(
                 _("Steps"), steps, value="auto", key="attr.steps",
                 format_func=lambda n: _("adaptive") if n == "auto" else str(n),
-                help=_("Adaptive: 4, 8, 16, ... Gauss-Legendre steps until the completeness gap is under 1 % of "
+                help=_("Adaptive: 4, 8, 16, ... Gauss-Legendre steps until the completeness gap is under 1 percent of "
                        "f(x) − f(baseline) (at most 256, or this server's limit); or a fixed number of steps."))
         if spec.kind == "perturbation" and method != "occlusion":
             samples = allowed_options((64, 128, 256, 512, 1024), settings.max_samples)
