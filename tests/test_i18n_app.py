@@ -208,6 +208,7 @@ BAD_INPUT_WORDS = {
     "Corrupt safetensors file": ["SafetensorError", "Error", "while", "deserializing", "header", "invalid", "length"],
     "CSV missing the label column": ["review", "stars"],
     "CSV with a tiny class": ["rare"],
+    "Encoder without classifier on the Attributions page": ["rotten", "fresh"],  # the sentiment head's classes
 }
 
 

@@ -31,7 +31,7 @@ problem = dp.model_problem(bundle)
 if problem:
     st.info(problem)
     for name in dp.suggested_models():
-        st.button(_("Use {name}").format(name=name), on_click=use_model, args=(name,), key=f"ds.use.{name}")
+        st.button(_("Use {name}").format(name=_(name)), on_click=use_model, args=(name,), key=f"ds.use.{name}")
     st.stop()
 
 # --- Data ------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from explain.dataset.reader import Rows
 from explain.errors import InputError
 from explain.i18n import _, ngettext
 from explain.models.arch import classifier_features, head_input_name
-from explain.models.checkpoint import ModelBundle
+from explain.models.checkpoint import TASK_NAMES, ModelBundle
 from explain.run import _frozen
 
 
@@ -197,7 +197,7 @@ def check_classifier(bundle: ModelBundle) -> None:
     if bundle.task != "sequence-classification":
         raise InputError(
             _("'{name}' has no classification head (task: {task}); evaluating a data set needs a sequence- or "
-              "token-classification model.").format(name=bundle.name, task=bundle.task)
+              "token-classification model.").format(name=_(bundle.name), task=_(TASK_NAMES.get(bundle.task, bundle.task)))
         )
     if bundle.config.num_labels < 2 or bundle.config.problem_type in ("regression", "multi_label_classification"):
         raise InputError(
