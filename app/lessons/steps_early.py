@@ -206,7 +206,7 @@ def step_4(ctx: StepContext) -> None:
                 col_title=_("token"), value_name=_("norm"), height=ctx.height), H, run.num_tokens),
             key="lesson.multihead")
         right.table({
-            _("step"): ["X", "Q, K, V", _("heads"), "Concat", "W^O", _("output"), "LN(X + out)"],
+            _("step"): ["X", "Q, K, V", _("heads"), _("Concat"), "W^O", _("output"), "LayerNorm(X + " + _("output") + ")"],
             _("shape"): [f"{T} × {D}", f"{H} × {T} × {d_k}", f"{H} × {T} × {d_k}", f"{T} × {H * d_k}",
                          f"{H * d_k} × {D}", f"{T} × {D}", f"{T} × {D}"],
         })

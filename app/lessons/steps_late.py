@@ -119,7 +119,7 @@ def step_7(ctx: StepContext) -> None:
                      rf"P(y|X) = \mathrm{{softmax}}(W h + b),\ W \in \mathbb{{R}}^{{{C}\times{calc.features.shape[0]}}}"
                      if calc.activation == "tanh" else r"P(y|X) = \mathrm{softmax}(W h + b)")
             st.markdown(_("{model} reads **{reads}** (D = {d}).").format(model=html.escape(bundle.name),
-                                                                          reads=html.escape(calc.reads), d=D))
+                                                                          reads=html.escape(_(calc.reads)), d=D))
             left, right = st.columns([2, 3])
             left.table({_("class"): list(calc.labels), "W h + b": [f"{v:+.4f}" for v in calc.logits],
                         _("model's logit"): [f"{v:+.4f}" for v in calc.model_logits],

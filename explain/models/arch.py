@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from explain.i18n import _
+from explain.i18n import N_, _
 
 SUPPORTED_MODEL_TYPES = ("bert", "roberta", "xlm-roberta", "camembert", "distilbert", "electra")
 
@@ -157,12 +157,12 @@ def classifier_features(model: nn.Module, last_hidden: torch.Tensor) -> torch.Te
 
 
 def head_input_name(model: nn.Module) -> str:
-    """A short description of `classifier_features` for this model (for captions and reports)."""
+    """A short description of `classifier_features` for this model (marked, translated where shown)."""
     if type(model).__name__.endswith("ForTokenClassification"):
-        return "last hidden state of each token"
+        return N_("last hidden state of each token")
     if hasattr(model, "pre_classifier"):
         return "relu(pre_classifier([CLS]))"
     head = getattr(model, "classifier", None)
     if head is not None and hasattr(head, "out_proj"):
         return "gelu(dense([CLS]))" if hasattr(head, "activation") else "tanh(dense(<s>))"
-    return "pooled [CLS]: tanh(W [CLS] + b)"
+    return N_("pooled [CLS]: tanh(W [CLS] + b)")

@@ -36,14 +36,14 @@ def heading(page: Page) -> str:
     return page.locator("h4").first.inner_text()
 
 
-def wait_for_step(page: Page, step: int) -> None:
+def wait_for_step(page: Page, step: int, prefix: str = "Step {n} of 9") -> None:
     """Until step `step` is drawn and the run is over (one lesson view, no 'running' widget)."""
     page.wait_for_function(
-        """n => { const h = document.querySelector('h4');
-                  return h && h.innerText.startsWith('Step ' + n + ' of 9')
+        """p => { const h = document.querySelector('h4');
+                  return h && h.innerText.startsWith(p)
                     && document.querySelectorAll('.st-key-lesson-view').length === 1
                     && !document.querySelector('[data-testid=stStatusWidget]'); }""",
-        arg=step, timeout=90_000)
+        arg=prefix.format(n=step), timeout=90_000)
     page.wait_for_timeout(800)  # charts draw after the run ends
 
 
@@ -96,3 +96,46 @@ def test_a_box_of_the_overview_opens_its_step(offline_page, app_url):
     wait_for_step(page, 3)
     page.wait_for_function("() => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart] text'))"
                            ".some(t => t.textContent.includes('Layer 2, head 1'))", timeout=90_000)
+
+
+def test_every_step_in_chinese_presenter_mode(browser, app_url):
+    """All nine steps in Chinese (the browser's language) at 1280x720 with presenter mode: no exception, the
+    main view fits, a CJK font draws the heading, and no English is left besides tokens, model names, labels
+    and the English example sentence."""
+    from explain import load_model, run_model
+    from explain.mlm_pretraining import draw_masking, predict_masked
+    from explain.models.catalog import DEFAULT_MODEL, builtin_models_for
+    from tests.browser.test_i18n_browser import CJK_FONTS, english_left, platform_fonts
+
+    context = browser.new_context(locale="zh-CN", viewport=PROJECTOR)
+    page = context.new_page()
+    try:
+        open_page(page, app_url, "lessons", step=1, present=1)
+        sentence = "The animal didn't cross the street because it was too tired."
+        mlm, sentiment = builtin_models_for("masked-lm")[0], "MiniLM + movie-review sentiment head (rotten/fresh)"
+        allow = [sentence, mlm, sentiment, DEFAULT_MODEL]  # the class's sentence and the model names
+        for spec in (DEFAULT_MODEL, mlm, sentiment):
+            bundle = load_model(spec)
+            allow += [*bundle.tokenizer.tokenize(sentence), *bundle.labels]
+        bundle = load_model(mlm)  # step 6 shows the model's own guesses (English words) at the drawn positions
+        draw = draw_masking(bundle, run_model(bundle, sentence), seed=0)
+        allow += [*draw.corrupted_tokens, *(t for row in predict_masked(bundle, draw, top_k=3).top_tokens for t in row)]
+        allow_set = list(dict.fromkeys(allow))
+        for step in range(1, 10):
+            wait_for_step(page, step, prefix="第 {n} 步")
+            assert page.locator("[data-testid=stException]").count() == 0, step
+            assert view_bottom(page) <= PROJECTOR["height"] + TOLERANCE, (step, view_bottom(page))
+            if step == 1:
+                fonts = platform_fonts(page, "h4")
+                assert any(f.startswith(CJK_FONTS) for f in fonts), fonts
+            left = english_left(page, allow_set)
+            assert not left, f"step {step}: English on the Chinese page:\n" + "\n".join(left)
+            folder = os.environ.get("BERTLENS_SCREENSHOTS")
+            if folder and step == 4:
+                page.mouse.move(640, 715)
+                page.wait_for_timeout(300)
+                page.screenshot(path=str(Path(folder) / "zh-lesson-step4.png"))
+            if step < 9:
+                page.get_by_role("button", name="下一步 ▶").click()
+    finally:
+        context.close()
