@@ -498,6 +498,7 @@ def data_table(data: dict) -> str:
     if ds:
         ev, ig = ds["evaluation"], ds["aggregated_ig"]
         rows += [[f"{k}", json.dumps(v)] for k, v in ev.items()]
+        rows += [[f"Ray Data, local actors: {k}", json.dumps(v)] for k, v in ds.get("ray", {}).items()]
         rows += [[f"aggregated IG: {k}", json.dumps(v)] for k, v in ig.items()]
         rows += [[f"heads: {k}", json.dumps(v)] for k, v in ds.get("heads", {}).items()]
     for name, cell in data.get("compare", {}).get("cells", {}).items():
