@@ -11,9 +11,9 @@ from contextvars import ContextVar
 import numpy as np
 import plotly.graph_objects as go
 
+from explain.figure_style import apply_layout, unique_labels
 from explain.i18n import _
 
-FONT = dict(size=15)
 SEQUENTIAL = "Blues"
 DIVERGING = "RdBu"
 
@@ -33,27 +33,8 @@ def _sequential(colorscale: str) -> str:
     return PRESENTER_SEQUENTIAL if PRESENTING.get() and colorscale == SEQUENTIAL else colorscale
 
 
-def unique_labels(tokens: Sequence[str]) -> list[str]:
-    """Token strings made unique with zero-width spaces, so repeated tokens keep separate rows/columns."""
-    seen: dict[str, int] = {}
-    out = []
-    for tok in tokens:
-        n = seen.get(tok, 0)
-        seen[tok] = n + 1
-        out.append(tok + "\u200b" * n)
-    return out
-
-
 def _layout(fig: go.Figure, title: str | None, height: int, **extra) -> go.Figure:
-    fig.update_layout(
-        title=dict(text=title, font=dict(size=18), y=0.98, yanchor="top") if title else None,
-        font=FONT,
-        height=height,
-        margin=dict(l=10, r=10, t=80 if title else 30, b=10),
-        plot_bgcolor="white",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
-        **extra,
-    )
+    apply_layout(fig, title, height, **extra)
     if PRESENTING.get():
         fig.update_layout(font={"size": 19}, colorway=list(OKABE_ITO), legend_font_size=18,
                           title_font_size=22 if title else None)
@@ -259,15 +240,3 @@ def token_paths(coords: np.ndarray, tokens: Sequence[str], *, title: str | None 
     fig.update_xaxes(title="PC1")
     fig.update_yaxes(title="PC2")
     return _layout(fig, title, height, showlegend=False)
-
-
-def export_config(fmt: str = "png", filename: str = "bert-lens") -> dict:
-    """st.plotly_chart config whose camera button saves the figure as `fmt` ("png" at 2x, or "svg").
-
-    plotly's modebar offers one format per button, so pages that offer both put a PNG/SVG choice
-    next to their figures and pass it here.
-    """
-    options = {"format": fmt, "filename": filename}
-    if fmt == "png":
-        options["scale"] = 2
-    return {"displaylogo": False, "toImageButtonOptions": options}

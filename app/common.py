@@ -263,9 +263,9 @@ def sidebar() -> Choice:
 
 def figure_config(key: str) -> dict:
     """st.plotly_chart config: the camera button saves the figure as PNG (2x) or SVG, as chosen in the sidebar."""
-    from app.charts import export_config
+    from explain.figure_style import download_config
 
-    return export_config(st.session_state.get("fig.format", "png"), "bert-lens-" + key.replace(".", "-"))
+    return download_config(st.session_state.get("fig.format", "png"), "bert-lens-" + key.replace(".", "-"))
 
 
 def load_or_stop(spec: str) -> ModelBundle:

@@ -25,6 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.measure import measure as median_ms
+from benchmarks.measure import text_of_length
 
 HELDOUT = ROOT / "assets" / "heads" / "minilm-sentiment" / "heldout.jsonl"
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
@@ -35,17 +36,6 @@ DATASET_LIMIT_S = 30.0
 
 def _reviews() -> list[str]:
     return [json.loads(line)["text"] for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def _text_of_length(tokenizer, source: str, tokens: int) -> str:
-    """A prefix of `source` that tokenizes to exactly `tokens` tokens, [CLS] and [SEP] included."""
-    enc = tokenizer(source[: 20 * tokens], add_special_tokens=False, return_offsets_mapping=True)
-    offsets = enc["offset_mapping"]
-    for k in range(tokens - 2, min(len(offsets), tokens + 8)):
-        text = source[: offsets[k - 1][1]]
-        if len(tokenizer(text)["input_ids"]) == tokens:
-            return text
-    raise RuntimeError(f"Could not cut the text to exactly {tokens} tokens.")
 
 
 def measure(quick: bool = False) -> dict:
@@ -62,7 +52,7 @@ def measure(quick: bool = False) -> dict:
     repeats = 3 if quick else 7
     a, b = load_model(SENTIMENT), load_model(DEFAULT_MODEL)
     reviews = _reviews()
-    text = _text_of_length(a.tokenizer, " ".join(reviews), 64)
+    text = text_of_length(a.tokenizer, " ".join(reviews), 64)
     compat = check_compatible(a, b)
 
     cells: dict[str, dict] = {}

@@ -74,3 +74,14 @@ class Recorder:
         if estimate is not None and estimate > self.max_seconds * 1e3:
             return self.put(model, row, tokens, Cell(estimate, estimated=True))
         return self.put(model, row, tokens, measure(fn or setup(), self.repeats, keep=keep))
+
+
+def text_of_length(tokenizer, source: str, tokens: int) -> str:
+    """A prefix of `source` that tokenizes to exactly `tokens` tokens, [CLS] and [SEP] included."""
+    enc = tokenizer(source[:20 * tokens], add_special_tokens=False, return_offsets_mapping=True)
+    offsets = enc["offset_mapping"]
+    for k in range(tokens - 2, min(len(offsets), tokens + 8)):
+        text = source[: offsets[k - 1][1]]
+        if len(tokenizer(text)["input_ids"]) == tokens:
+            return text
+    raise RuntimeError(f"Could not cut the text to exactly {tokens} tokens.")

@@ -43,7 +43,7 @@ from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassificat
 
 from app import charts
 from benchmarks.browser import CHROMIUM, bench_browser
-from benchmarks.measure import Cell, Recorder, extrapolate, measure
+from benchmarks.measure import Cell, Recorder, extrapolate, measure, text_of_length
 from benchmarks.pages import PageTimer, fresh_texts
 from explain import DEFAULT_MODEL, ModelBundle, attribute, builtin_models, load_model, run_model
 from explain.attention.bertviz_offline import bertviz_html
@@ -136,17 +136,6 @@ def bert_base_subject(tokenizer) -> Subject:
 
 def corpus() -> str:
     return " ".join(json.loads(line)["text"] for line in TEXT_FILE.read_text().splitlines() if line.strip())
-
-
-def text_of_length(tokenizer, source: str, tokens: int) -> str:
-    """A prefix of `source` that tokenizes to exactly `tokens` tokens, [CLS] and [SEP] included."""
-    enc = tokenizer(source[:20 * tokens], add_special_tokens=False, return_offsets_mapping=True)
-    offsets = enc["offset_mapping"]
-    for k in range(tokens - 2, min(len(offsets), tokens + 8)):
-        text = source[: offsets[k - 1][1]]
-        if len(tokenizer(text)["input_ids"]) == tokens:
-            return text
-    raise RuntimeError(f"Could not cut the text to exactly {tokens} tokens.")
 
 
 # ---- what is timed -------------------------------------------------------------------------------

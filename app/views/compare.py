@@ -13,6 +13,7 @@ from explain.compare import export, figures
 from explain.compare.compat import check_compatible
 from explain.compare.data import read_rows, shipped_samples
 from explain.compare.text import CLASSIFICATION_TASKS, compare_text
+from explain.figure_style import download_config
 from explain.i18n import N_, _, get_language, keep_language, language
 
 MODES = (N_("One text"), N_("Data set"))
@@ -75,7 +76,7 @@ def pick_model_b(spec_a: str) -> str:
 
 
 def config(name: str) -> dict:
-    return figures.download_config(st.session_state.get("cmp.img", "png"), f"bert-lens-compare-{name}")
+    return download_config(st.session_state.get("cmp.img", "png"), f"bert-lens-compare-{name}")
 
 
 def clicked_head(chart_key: str) -> tuple[int, int] | None:

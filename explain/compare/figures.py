@@ -10,47 +10,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from explain.figure_style import apply_layout as _layout
+from explain.figure_style import unique_labels
 from explain.i18n import _
 
-FONT = {"size": 15}
 A_COLOUR, B_COLOUR = "#1f77b4", "#ff7f0e"
-
-
-def download_config(fmt: str = "png", filename: str = "bert-lens-compare") -> dict:
-    """plotly config whose camera button saves the figure as `fmt` ("png" at 2x, or "svg")."""
-    options = {"format": fmt, "filename": filename}
-    if fmt == "png":
-        options["scale"] = 2
-    return {"displaylogo": False, "toImageButtonOptions": options}
 
 
 def hidden_state_labels(n: int) -> list[str]:
     """Tick labels of hidden states 0..n-1: the embeddings, then the output of each layer."""
     return [_("embeddings")] + [_("layer {k}").format(k=k) for k in range(n - 1)]
-
-
-def unique_labels(tokens: Sequence[str]) -> list[str]:
-    """Tokens made unique with zero-width spaces, so repeated tokens keep their own row/column."""
-    seen: dict[str, int] = {}
-    out = []
-    for tok in tokens:
-        n = seen.get(tok, 0)
-        seen[tok] = n + 1
-        out.append(tok + "\u200b" * n)
-    return out
-
-
-def _layout(fig, title: str | None, height: int, **extra):
-    fig.update_layout(
-        title={"text": title, "font": {"size": 18}, "y": 0.98, "yanchor": "top"} if title else None,
-        font=FONT,
-        height=height,
-        margin={"l": 10, "r": 10, "t": 80 if title else 30, "b": 10},
-        plot_bgcolor="white",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-        **extra,
-    )
-    return fig
 
 
 def js_grid(js: np.ndarray, *, title: str | None = None, selected: tuple[int, int] | None = None):

@@ -16,9 +16,9 @@ import numpy as np
 from explain.dataset.heads import HeadImportance, PruningCurve
 from explain.dataset.metrics import ClassificationMetrics, Reliability
 from explain.dataset.words import WordStat, WordSummary
+from explain.figure_style import apply_layout
 from explain.i18n import N_, _
 
-FONT = {"size": 15}
 BLUE, ORANGE, GREEN, RED, GREY = "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#7f7f7f"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
@@ -26,24 +26,8 @@ COLOUR_BY = {"gold": N_("gold label"), "predicted": N_("prediction"), "correct":
              "confidence": N_("confidence")}
 
 
-def download_config(fmt: str = "png", filename: str = "bert-lens-dataset") -> dict:
-    """plotly config whose camera button saves the figure as `fmt` ("png" at 2x, or "svg")."""
-    options = {"format": fmt, "filename": filename}
-    if fmt == "png":
-        options["scale"] = 2
-    return {"displaylogo": False, "toImageButtonOptions": options}
-
-
 def _layout(fig, title: str | None, height: int, **extra):
-    fig.update_layout(
-        title={"text": title, "font": {"size": 18}, "y": 0.98, "yanchor": "top"} if title else None,
-        font=FONT,
-        height=height,
-        margin={"l": 60, "r": 20, "t": 90 if title else 30, "b": 50},
-        plot_bgcolor="white",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-        **extra,
-    )
+    apply_layout(fig, title, height, margin={"l": 60, "r": 20, "t": 90 if title else 30, "b": 50}, **extra)
     fig.update_xaxes(automargin=True)  # tick labels and axis titles get the room they need (no clipping)
     fig.update_yaxes(automargin=True)
     return fig
