@@ -27,7 +27,7 @@ from explain.settings import current_settings
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 CUSTOM = N_("Other: hub id or local folder…")  # the option's value; its label follows the settings (custom_label)
-SESSION_HEAD = "session:"  # model specs of heads kept to the session that trained them (app/views/train.py)
+SESSION_HEAD = "session:"  # model specs of heads kept to the session that trained them (app/views/train/page.py)
 DEFAULT_TEXT = "The animal didn't cross the street because it was too tired."
 MAX_INPUT_CHARS = 20_000
 MAX_RUNS = 64

@@ -24,7 +24,7 @@ from tests.helpers import open_app
 
 CUSTOM = "Other: hub id or local folder…"
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
-TRAIN_PAGE_MAX_ROWS = 2000  # app/views/train.py MAX_ROWS
+TRAIN_PAGE_MAX_ROWS = 2000  # app/views/train/page.py MAX_ROWS
 
 
 @dataclass(frozen=True)

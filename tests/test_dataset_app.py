@@ -13,7 +13,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.common import clear_caches
-from app.dataset_jobs import RESULTS
+from app.views import page_file
+from app.views.dataset.jobs import RESULTS
 from explain import load_model
 from explain.attribution.methods import attribute
 from explain.dataset.evaluate import evaluate
@@ -45,7 +46,7 @@ def open_dataset(**query) -> AppTest:
     at = AppTest.from_file(MAIN, default_timeout=180)
     at.query_params.update({"model": SENTIMENT, **query})
     at.run()
-    at.switch_page("views/dataset.py").run()
+    at.switch_page(page_file("dataset")).run()
     assert not at.exception, at.exception
     return at
 
@@ -139,7 +140,7 @@ def test_bad_uploads_keep_a_clear_message(name, data, message):
 def test_a_model_without_classes_offers_the_sentiment_head():
     at = AppTest.from_file(MAIN, default_timeout=180)
     at.run()  # the default encoder: no classification head
-    at.switch_page("views/dataset.py").run()
+    at.switch_page(page_file("dataset")).run()
     assert not at.exception, at.exception
     assert "no classification head" in at.info[0].value
     at.button(key=f"ds.use.{SENTIMENT}").click().run()
@@ -213,7 +214,7 @@ def test_a_token_classifier_gets_entity_scores():
     at = AppTest.from_file(MAIN, default_timeout=300)
     at.query_params["model"] = NER_MODEL
     at.run()
-    at.switch_page("views/dataset.py").run()
+    at.switch_page(page_file("dataset")).run()
     assert at.radio(key="ds.source").value == "Upload a file"  # no held-out sample ships with this model
     at.file_uploader(key="ds.upload").set_value(("pii.jsonl", data, "application/jsonl")).run()
     finish(at)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from app.views import page_names
 from explain import load_model, run_model
 from explain.i18n import get_language, language
 from explain.models.catalog import NER_MODEL, SPLADE_MODEL, builtin_models
@@ -164,7 +165,7 @@ def test_compare_data_set_mode_in_chinese(tmp_path, tokenizer):
     assert not found, _report(found)
 
 
-PAGES = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "app" / "views").glob("*.py"))
+PAGES = page_names()
 
 
 @pytest.mark.parametrize("page", PAGES)

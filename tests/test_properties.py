@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.common import MAX_INPUT_CHARS
+from app.views import page_file
 from explain import BertLensError, run_model
 from explain.attention.maps import head_map, rollout
 from explain.attribution.methods import attribute
@@ -165,7 +166,7 @@ def test_app_pages_never_show_a_traceback_and_keep_the_text(app_session, text, t
     at.sidebar.text_area(key="text").input(text)
     at.sidebar.text_area(key="pair").input(text_pair)
     for page in ("masked", "attention", "tokens"):
-        at.switch_page(f"views/{page}.py").run()
+        at.switch_page(page_file(page)).run()
         assert not at.exception, (page, at.exception)
         assert at.session_state["text"] == text and at.session_state["pair"] == text_pair
 
@@ -197,7 +198,7 @@ def open_app_quietly(page: str, **query):
         at.query_params[k] = v
     at.run()
     if not at.exception:
-        at.switch_page(f"views/{page}.py").run()
+        at.switch_page(page_file(page)).run()
     return at
 
 

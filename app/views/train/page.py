@@ -12,7 +12,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app import charts
 from app.common import SESSION_HEAD, figure_config, keep_sidebar_state, session_heads
-from app.jobs import TrainingJob
+from app.views.train.jobs import TrainingJob
 from explain import BertLensError, builtin_models
 from explain.dataset.reader import read_labelled_csv
 from explain.i18n import N_, _, keep_language

@@ -4,9 +4,9 @@ overview of the data flow; presenter mode makes each step's view fit a 1280x720 
 import streamlit as st
 
 from app.common import run_or_stop
-from app.lessons import state, steps_early, steps_late
-from app.lessons.context import StepContext
-from app.lessons.diagram import Shapes, overview_figure
+from app.views.lessons import state, steps_early, steps_late
+from app.views.lessons.context import StepContext
+from app.views.lessons.diagram import Shapes, overview_figure
 from explain.i18n import _
 
 STEPS = {

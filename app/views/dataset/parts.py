@@ -10,8 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from app.common import CUSTOM, get_bundle, keep_sidebar_state, model_options
-from app.dataset_jobs import DataJob, cached_result
 from app.render import colored_tokens
+from app.views.dataset.jobs import DataJob, cached_result
 from explain import BertLensError
 from explain.dataset.evaluate import check_classifier, evaluate
 from explain.dataset.labels import LabelMismatch, match_labels
