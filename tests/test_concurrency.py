@@ -35,7 +35,7 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
-from app import common
+from bert_lens import common
 from explain import run_model
 from explain.attention.head_stats import head_stats
 from explain.attention.viewer import attention_viewer_html
@@ -130,7 +130,7 @@ def assert_same(a, b, where: str) -> None:
             assert_same(x, y, f"{where}[{i}]")
     elif isinstance(a, (np.ndarray, list, tuple, float)) and not isinstance(a, str):
         np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64),
-                                   rtol=1e-5, atol=1e-6, err_msg=where)
+                                   rtol=1e-5, atol=1e-5, err_msg=where)
     else:
         assert a == b, where
 
