@@ -1,17 +1,11 @@
 """BERT Lens: the Streamlit entry point. Run with `streamlit run app/main.py`."""
 
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 import streamlit as st
 
-from app import presenter  # Streamlit only: cheap
+from bert_lens import presenter  # Streamlit only: cheap
+from explain.paths import ASSETS  # a path only: cheap
 
-st.set_page_config(page_title="BERT Lens", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide",
+st.set_page_config(page_title="BERT Lens", page_icon=str(ASSETS / "icon.png"), layout="wide",
                    initial_sidebar_state="collapsed" if presenter.from_url() else "auto")
 
 
@@ -38,9 +32,9 @@ def prefetch_plotly():
 
 prefetch = prefetch_plotly()
 
-from app import charts
-from app.common import current_language, sidebar  # torch and transformers: after the prefetch
-from app.views import page_script
+from bert_lens import charts
+from bert_lens.common import current_language, sidebar  # torch and transformers: after the prefetch
+from bert_lens.views import page_script
 from explain.i18n import _, set_language
 from explain.settings import SettingsError, apply_torch_threads, current_settings
 

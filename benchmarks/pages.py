@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from app.views import page_file
+from bert_lens.views import page_file
 
 MAIN = Path(__file__).resolve().parent.parent / "app" / "main.py"
 

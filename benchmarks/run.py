@@ -41,10 +41,10 @@ import numpy as np
 import torch
 from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification
 
-from app import charts
 from benchmarks.browser import CHROMIUM, bench_browser
 from benchmarks.measure import Cell, Recorder, extrapolate, measure, text_of_length
 from benchmarks.pages import PageTimer, fresh_texts
+from bert_lens import charts
 from explain import DEFAULT_MODEL, ModelBundle, attribute, builtin_models, load_model, run_model
 from explain.attention.bertviz_offline import bertviz_html
 from explain.attention.head_math import head_arithmetic, head_weights

@@ -6,6 +6,8 @@ The public names below are imported lazily (PEP 562): `import explain` costs not
 
 from __future__ import annotations
 
+__version__ = "0.2.0"
+
 import importlib
 from typing import TYPE_CHECKING
 

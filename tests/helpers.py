@@ -15,7 +15,7 @@ from transformers import (
     BertForTokenClassification,
 )
 
-from app.views import page_file
+from bert_lens.views import page_file
 from explain import ModelBundle, ModelRun
 from explain.models.checkpoint import prepare_model
 from tests.i18n_scan import untranslated, visible_texts  # noqa: F401  (the zh scanner, for every page's tests)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.views import page_file
+from bert_lens.views import page_file
 from tests.families import FAMILY_HEADS
 from tests.helpers import decode_plotly, open_app, set_text
 

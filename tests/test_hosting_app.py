@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import common
+from bert_lens import common
 from explain import DEFAULT_MODEL
 from explain.models.heads import default_encoder_dir
 from explain.settings import load_settings, use_settings

@@ -8,8 +8,8 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.fallback import SENTIMENT_MODEL
-from app.views.lessons.state import CHINESE, EXAMPLES, NUM_STEPS
+from bert_lens.fallback import SENTIMENT_MODEL
+from bert_lens.views.lessons.state import CHINESE, EXAMPLES, NUM_STEPS
 from explain import load_model, run_model
 from explain.mlm_pretraining import draw_masking
 from explain.models.catalog import NER_MODEL, builtin_models_for

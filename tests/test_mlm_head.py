@@ -104,7 +104,7 @@ def test_beats_unigram_baseline_on_heldout_sentences(head, heldout, card):
 def test_card_numbers_on_the_test_articles_are_reproduced(head, card):
     """Rebuild the card's 8,975 masked test tokens from the packages (gensim, Debian wordnet-base) with the
     training scripts' seeded pipeline and score the shipped model on them: the card's numbers come back."""
-    pytest.importorskip("gensim", reason="needs requirements-train.txt")
+    pytest.importorskip("gensim", reason='needs the train extra: pip install -e ".[train]"')
     if not Path("/usr/share/wordnet/data.noun").exists():
         pytest.skip("needs the Debian package wordnet-base")
     import sys

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.common import MAX_INPUT_CHARS
-from app.views import page_file
+from bert_lens.common import MAX_INPUT_CHARS
+from bert_lens.views import page_file
 from explain import BertLensError, run_model
 from explain.attention.maps import head_map, rollout
 from explain.attribution.methods import attribute

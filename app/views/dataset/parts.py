@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.common import CUSTOM, get_bundle, keep_sidebar_state, model_options
-from app.render import colored_tokens
-from app.views.dataset.jobs import DataJob, cached_result
+from bert_lens.common import CUSTOM, get_bundle, keep_sidebar_state, model_options
+from bert_lens.render import colored_tokens
+from bert_lens.views.dataset.jobs import DataJob, cached_result
 from explain import BertLensError
 from explain.dataset.evaluate import check_classifier, evaluate
 from explain.dataset.labels import LabelMismatch, match_labels

@@ -10,9 +10,9 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from app import charts
-from app.common import SESSION_HEAD, figure_config, keep_sidebar_state, session_heads
-from app.views.train.jobs import TrainingJob
+from bert_lens import charts
+from bert_lens.common import SESSION_HEAD, figure_config, keep_sidebar_state, session_heads
+from bert_lens.views.train.jobs import TrainingJob
 from explain import BertLensError, builtin_models
 from explain.dataset.reader import read_labelled_csv
 from explain.i18n import N_, _, keep_language
