@@ -79,7 +79,7 @@ def get_bundle(spec: str) -> ModelBundle:
 
 
 def _session_head_bundle(name: str, trained) -> ModelBundle:
-    from explain.training.trainer import head_bundle  # the training code loads only when a head is used
+    from explain.training.shipping import head_bundle  # the training code loads only when a head is used
 
     return head_bundle(trained, name)
 

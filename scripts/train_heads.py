@@ -34,17 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from explain.models.heads import HEADS_DIR, default_encoder_dir, load_head
-from explain.training.trainer import (
-    TrainConfig,
-    TrainedHead,
-    evaluate_head,
-    head_metrics,
-    read_heldout,
-    save_head,
-    split_holdout,
-    train_head,
-    write_heldout,
-)
+from explain.training.heldout import evaluate_head, head_metrics, read_heldout, split_holdout, write_heldout
+from explain.training.shipping import save_head
+from explain.training.trainer import TrainConfig, TrainedHead, train_head
 
 SEED = 13
 HELDOUT_SHIPPED = 300

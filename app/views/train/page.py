@@ -18,7 +18,9 @@ from explain.dataset.reader import read_labelled_csv
 from explain.i18n import N_, _, keep_language
 from explain.models.heads import HEADS_DIR, user_heads_dir
 from explain.settings import current_settings
-from explain.training.trainer import TrainConfig, read_heldout, save_head
+from explain.training.heldout import read_heldout
+from explain.training.shipping import save_head
+from explain.training.trainer import TrainConfig
 
 MAX_ROWS = 2000
 SOURCES = (N_("Upload a CSV"), N_("Use the sample (300 movie-review snippets)"))
