@@ -472,13 +472,14 @@ def test_models_and_texts_that_cannot_be_explained(tiny_mlm, ner, clf):
         layer_attributions(clf, TEXT, method="gradcam")
 
 
+@pytest.mark.slow
 def test_deleting_top_attributed_tokens_beats_random_on_heldout_reviews(sentiment):
     """ERASER comprehensiveness on the shipped sentiment head's held-out reviews (never trained on).
 
     For each review: remove (mask) the top 20 % of tokens ranked by IG and compare the fall in the
     predicted class's probability with the mean fall over 10 random orders of the same size.
     """
-    from explain.training.trainer import read_heldout
+    from explain.training.heldout import read_heldout
 
     texts, _ = read_heldout(HEADS_DIR / "minilm-sentiment")
     wins = []

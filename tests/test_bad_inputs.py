@@ -113,14 +113,14 @@ def every_page_case(**query) -> Callable[[], str]:
 def csv_case(raw: bytes, **limits) -> Callable[[], str]:
     """The train page shows read_labelled_csv's error (st.error) or notices (st.warning) as they are."""
 
-    def run() -> str:
+    def library_run() -> str:
         try:
             data = read_labelled_csv(raw, **limits)
         except BertLensError as err:
             return str(err)
         return " | ".join(i18n._(n) for n in data.notices) or f"accepted: {len(data.texts)} rows, classes {', '.join(data.classes)}"
 
-    return run
+    return library_run
 
 
 def html_case() -> str:
@@ -287,7 +287,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def params(cases: list[Case]) -> list:
+    """The cases as pytest parameters; those that run the app (AppTest) are marked `app`."""
+    return [pytest.param(c, id=c.name, marks=() if c.run.__name__ == "library_run" else pytest.mark.app) for c in cases]
+
+
+@pytest.mark.parametrize("case", params(CASES))
 def test_bad_input_gets_a_clear_message(case: Case, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     message = case.run()

@@ -44,6 +44,8 @@ from explain.mlm import fill_mask, pseudo_log_likelihood
 from explain.models.catalog import DEFAULT_MODEL, SPLADE_MODEL, builtin_models_for
 from tests.helpers import MAIN, decode_plotly
 
+pytestmark = pytest.mark.app  # AppTest: the Streamlit app runs
+
 ROOT = Path(__file__).resolve().parents[1]
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
 MLM_MODEL = builtin_models_for("masked-lm")[0]
@@ -234,6 +236,7 @@ def quiet_threads():
     log.removeFilter(drop)
 
 
+@pytest.mark.slow
 def test_eight_concurrent_sessions_share_models_match_serial_and_leave_no_hooks(monkeypatch, quiet_threads):
     texts = session_texts()
     clear_caches()
@@ -300,6 +303,7 @@ ROTATION = ("ig", "saliency", "input_x_gradient", "occlusion", "deeplift")
 CHECKPOINTS = (50, 100, 150, 200)
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_over_200_requests():
     """200 requests through the app's caches with different texts; live memory must not grow after warm-up.
 

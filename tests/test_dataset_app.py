@@ -23,6 +23,8 @@ from explain.models.heads import HEADS_DIR
 from explain.settings import use_settings
 from tests.helpers import MAIN
 
+pytestmark = pytest.mark.app  # AppTest: the Streamlit app runs
+
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
 HELDOUT = HEADS_DIR / "minilm-sentiment" / "heldout.jsonl"
 

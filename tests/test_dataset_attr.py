@@ -80,6 +80,7 @@ def test_rows_batched_with_padding_equal_one_row_attribute(tokenizer, family, me
         assert da.words[i].words == w.words
 
 
+@pytest.mark.slow
 def test_dataset_ig_is_complete_for_every_row(sentiment):
     rows = read_rows(HEADS_DIR / "minilm-sentiment" / "heldout.jsonl").subset(range(0, 300, 20))
     calls = []

@@ -15,7 +15,7 @@ ray = pytest.importorskip("ray", reason='Ray is optional: pip install -e ".[ray]
 
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
 HELDOUT = HEADS_DIR / "minilm-sentiment" / "heldout.jsonl"
-pytestmark = pytest.mark.slow  # a local Ray and two model actors: ~30 s on a quiet 2-core machine
+pytestmark = [pytest.mark.ray, pytest.mark.slow]  # a local Ray and two model actors: ~30 s on a quiet 2-core machine
 
 
 @pytest.fixture(scope="module")

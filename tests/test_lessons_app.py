@@ -15,6 +15,8 @@ from explain.mlm_pretraining import draw_masking
 from explain.models.catalog import NER_MODEL, builtin_models_for
 from tests.helpers import open_app, set_text
 
+pytestmark = pytest.mark.app  # AppTest: the Streamlit app runs
+
 MLM_MODEL = builtin_models_for("masked-lm")[0]
 
 

@@ -81,6 +81,7 @@ def test_loads_with_the_shipped_weights_in_place(head, card):
     assert decoder.weight.data_ptr() == head.model.bert.embeddings.word_embeddings.weight.data_ptr()
 
 
+@pytest.mark.slow
 def test_beats_unigram_baseline_on_heldout_sentences(head, heldout, card):
     logits, gold = heldout
     top5 = logits.topk(5, -1).indices

@@ -158,6 +158,7 @@ def app_session(family_checkpoints):
     return open_app("masked", model=str(family_checkpoints["bert-mlm"].folder))
 
 
+@pytest.mark.app
 @settings(max_examples=FEW, suppress_health_check=FIXTURES)
 @given(text=any_text, text_pair=pair)
 def test_app_pages_never_show_a_traceback_and_keep_the_text(app_session, text, text_pair):
@@ -178,6 +179,7 @@ model_value = st.one_of(
 )
 
 
+@pytest.mark.app
 @settings(max_examples=FEW, suppress_health_check=FIXTURES)
 @given(model=model_value, layer=link_value, head=link_value, text=st.text(max_size=200))
 def test_any_shared_link_gets_a_page_not_a_traceback(model, layer, head, text):
