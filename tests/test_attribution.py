@@ -20,9 +20,9 @@ from explain.attribution.methods import (
     attribute,
     head_importance,
     layer_attributions,
-    merge_words,
     score_with_head_gates,
 )
+from explain.attribution.words import merge_words
 from explain.models.arch import embeddings_of
 from explain.models.checkpoint import prepare_model
 from explain.models.heads import HEADS_DIR, default_encoder_dir, load_head

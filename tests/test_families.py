@@ -339,7 +339,7 @@ def test_sentencepiece_tokenizer_of_real_xlmr_and_camembert(tmp_path, family):
     from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification
 
     from explain import load_model
-    from explain.attribution.methods import merge_words
+    from explain.attribution.words import merge_words
     from tests.families import family_config, sentencepiece_tokenizer
 
     tok = sentencepiece_tokenizer()

@@ -10,7 +10,8 @@ from bert_lens.fallback import SENTIMENT_MODEL, model_or_default
 from bert_lens.render import colored_tokens
 from explain import BertLensError
 from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves
-from explain.attribution.methods import METHODS, attribute, head_importance, layer_attributions, merge_words
+from explain.attribution.methods import METHODS, attribute, head_importance, layer_attributions
+from explain.attribution.words import merge_words
 from explain.i18n import N_, _, keep_language
 from explain.local_files import shown
 from explain.models.catalog import builtin_models_for

@@ -256,7 +256,7 @@ def explain_row(ev, i: int, spec: str) -> None:
     except BertLensError as err:
         st.info(str(err))
         return
-    from explain.attribution.methods import merge_words
+    from explain.attribution.words import merge_words
 
     w = merge_words(a)
     st.html(colored_tokens(list(w.words), w.scores, diverging=True, fmt="{:+.3f}"))
