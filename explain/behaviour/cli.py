@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from explain.errors import InputError
-from explain.i18n import _
+from explain.i18n import _, ngettext
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,8 +89,9 @@ def run(args: argparse.Namespace) -> int:
     if args.fail_above is not None:
         above = result.above(args.fail_above)
         if above:
-            print(_("{n} test(s) fail above {rate:.1%}: {tests}").format(
-                n=len(above), rate=args.fail_above, tests=", ".join(f"{t.name} ({t.failure_rate:.1%})" for t in above)))
+            print(ngettext("{n} test fails above {rate:.1%}: {tests}", "{n} tests fail above {rate:.1%}: {tests}",
+                           len(above)).format(n=len(above), rate=args.fail_above,
+                                              tests=", ".join(f"{t.name} ({t.failure_rate:.1%})" for t in above)))
             return 1
     return 0
 
@@ -107,7 +108,7 @@ def _print_table(result) -> None:
 def _write(result, out: Path) -> list[Path]:
     from explain.behaviour import export
 
-    files = {"results.json": export.results_json(result), "tests.csv": export.tests_csv(result),
+    files = {"results.json": export.results_json(result), "tests.csv": export.summary_csv(result),
              "failures.csv": export.failures_csv(result), "report.html": export.behaviour_report_html(result)}
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")

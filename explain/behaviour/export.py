@@ -56,7 +56,7 @@ def results_json(result: SuiteResult) -> str:
     return json.dumps(results_dict(result), ensure_ascii=False, indent=1)
 
 
-def tests_csv(result: SuiteResult) -> str:
+def summary_csv(result: SuiteResult) -> str:
     """One row per test: capability, type, test, cases, failed, skipped, failure_rate (blank when nothing scored)."""
     rows = [(t.capability, t.type, t.name, t.n_cases, t.n_failed, t.n_skipped,
              "" if _rate(t) is None else f"{t.failure_rate:.4f}") for t in result.tests]

@@ -61,7 +61,7 @@ def expand_contractions(text: str, rng, lexicons) -> Perturbed:
     spans = [(m.start(), m.end(), _same_case(m.group(), _EXPAND[_key(m.group())])) for m in _EXPAND_RE.finditer(text)]
     if not spans:
         return unchanged(text, deferred(N_("no contraction to expand")))
-    return changed(text, spans, deferred(N_("expanded {n} contraction(s)"), n=len(spans)))
+    return changed(text, spans, deferred(N_("contractions expanded: {n}"), n=len(spans)))
 
 
 def contract(text: str, rng, lexicons) -> Perturbed:
@@ -69,7 +69,7 @@ def contract(text: str, rng, lexicons) -> Perturbed:
     spans = [(m.start(), m.end(), _same_case(m.group(), _CONTRACT[_key(m.group())])) for m in _CONTRACT_RE.finditer(text)]
     if not spans:
         return unchanged(text, deferred(N_("nothing to contract (such as 'do not' or 'it is')")))
-    return changed(text, spans, deferred(N_("contracted {n} pair(s)"), n=len(spans)))
+    return changed(text, spans, deferred(N_("pairs contracted: {n}"), n=len(spans)))
 
 
 def contractions(text: str, rng, lexicons) -> Perturbed:
@@ -167,7 +167,7 @@ _NUMBER = re.compile(r"(?<![\w.,])\d+(?![\w]|[.,]\d)")
 
 
 def swap_number(text: str, rng: np.random.Generator, lexicons) -> Perturbed:
-    """One whole number replaced by another within 20 % of it (+-1 at least), as CheckList's `change_number`;
+    """One whole number x replaced by another at most int(0.2 x) + 1 away, as CheckList's `change_number`;
     "2" and "4" are left alone ("this is 4 you")."""
     found = [m for m in _NUMBER.finditer(text) if m.group() not in ("2", "4")]
     if not found:

@@ -59,8 +59,8 @@ def ray_predictor(bundle, args):
         texts = tuple(texts)
         ds = ray.data.from_items([{"id": i, "text": t} for i, t in enumerate(texts)])
         done = ds.map_batches(TextPredictor, fn_constructor_args=(args.model, args.max_tokens, 1),
-                              batch_size=args.ray_batch_rows, batch_format="pandas", concurrency=args.ray_actors,
-                              num_cpus=1)
+                              batch_size=args.ray_batch_rows, batch_format="pandas", num_cpus=1,
+                              compute=ray.data.ActorPoolStrategy(size=args.ray_actors))
         N = len(texts)
         tagger = bundle.task == "token-classification"
         probs = None if tagger else np.zeros((N, len(bundle.labels)))

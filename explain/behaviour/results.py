@@ -75,6 +75,8 @@ class CaseResult:
 class TestResult:
     """One test's cases and failure rate."""
 
+    __test__ = False  # not a pytest test class
+
     name: str
     type: str
     capability: str

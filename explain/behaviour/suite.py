@@ -72,6 +72,8 @@ class TestSpec:
             margin}; INV None.
     """
 
+    __test__ = False  # not a pytest test class
+
     name: str
     type: str
     capability: str
