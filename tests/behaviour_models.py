@@ -40,7 +40,8 @@ class BagOfWordsForSequenceClassification(BertPreTrainedModel):
 def bag_of_words(tokenizer, weights: Mapping[str, float], labels=("rotten", "fresh")) -> ModelBundle:
     """A two-class bag of words: each listed word adds its weight to logit(labels[1]) - logit(labels[0]).
 
-    Words must be single tokens of `tokenizer`; every other token weighs 0.
+    Words must be single tokens of `tokenizer` (or tokens of its vocabulary, such as BPE's 'Ġword'); every
+    other token weighs 0.
     """
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=4, num_hidden_layers=1, num_attention_heads=1,
                         intermediate_size=4, max_position_embeddings=512, num_labels=2,
@@ -49,8 +50,9 @@ def bag_of_words(tokenizer, weights: Mapping[str, float], labels=("rotten", "fre
     with torch.no_grad():
         table = model.bert.embeddings.word_embeddings.weight
         table.zero_()
+        vocab = tokenizer.get_vocab()
         for word, weight in weights.items():
-            ids = tokenizer(word, add_special_tokens=False)["input_ids"]
+            ids = [vocab[word]] if word in vocab else tokenizer(word, add_special_tokens=False)["input_ids"]
             assert len(ids) == 1, f"{word!r} is {len(ids)} tokens"
             table[ids[0], 0] = weight
         model.classifier.weight.zero_()

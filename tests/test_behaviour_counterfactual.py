@@ -65,6 +65,16 @@ def test_every_returned_edit_flips_when_rerun(tiny_classifier, tiny_mlm, use_mlm
     assert not any(p.requires_grad for p in tiny_classifier.model.parameters())
 
 
+def test_byte_level_bpe_words_are_found_and_written_without_their_marker():
+    from tests.tiny_classifiers import bpe_tokenizer
+
+    bpe = bpe_tokenizer()  # RoBERTa-style: a word after a space is one 'Ġword' token
+    bag = bag_of_words(bpe, {"Ġloved": 4.0, "Ġgripping": -3.0})
+    cf = counterfactual(bag, "I loved every minute.", k=2)
+    assert cf.found and [(e.old, e.new) for e in cf.edits] == [("loved", "gripping")]
+    assert cf.edited_text == "I gripping every minute." and _label(bag, cf.edited_text) == "rotten"
+
+
 def test_masked_lm_proposals_come_from_its_top_fills(tiny_classifier, tiny_mlm):
     from explain.mlm import fill_mask
 

@@ -209,19 +209,31 @@ def _gradient(bundle: ModelBundle, prep, goal: int, c0: int) -> torch.Tensor:
 
 
 @lru_cache(maxsize=8)
-def _whole_words(tokenizer) -> np.ndarray:
-    """Ids of the vocabulary's whole-word tokens of 2+ letters (no '##' pieces, specials or [unused])."""
+def _whole_words(tokenizer) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The vocabulary's whole-word tokens of 2+ letters, as ids (V',) and the words they write.
+
+    WordPiece: tokens that are not '##' continuations; byte-level BPE / SentencePiece: tokens that
+    start a word ('Ġ' or '▁' first), written without the marker. Specials and [unused] are left out.
+    """
     tokens = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
     special = set(tokenizer.all_special_ids)
-    return np.array([i for i, t in enumerate(tokens) if t and t.isalpha() and len(t) > 1 and i not in special],
-                    dtype=np.int64)
+    wordpiece = any(t and t.startswith("##") for t in tokens)
+    ids, words = [], []
+    for i, t in enumerate(tokens):
+        word = t if wordpiece else (t[1:] if t and t[0] in "Ġ▁" else "")
+        if word and word.isalpha() and len(word) > 1 and i not in special:
+            ids.append(i)
+            words.append(word)
+    return np.array(ids, dtype=np.int64), tuple(words)
 
 
 def _candidates(bundle, prep, words, grad, mlm, positions, per_position, mlm_top) -> list[tuple[_Word, list[str]]]:
     """The `positions` most promising words, each with its `per_position` best replacements (strings)."""
     emb = embeddings_of(bundle.model).word_embeddings.weight.detach()
     ids = prep.input_ids[0]
-    vocab = torch.from_numpy(_whole_words(bundle.tokenizer))
+    vocab_ids, vocab_words = _whole_words(bundle.tokenizer)
+    word_of = dict(zip(vocab_ids.tolist(), vocab_words))
+    vocab = torch.from_numpy(vocab_ids)
     firsts = torch.tensor([w.pieces[0] for w in words])
     removed = torch.stack([(emb[ids[list(w.pieces)]] * grad[list(w.pieces)]).sum() for w in words])  # (W,)
     if mlm is None:
@@ -237,7 +249,7 @@ def _candidates(bundle, prep, words, grad, mlm, positions, per_position, mlm_top
         order = np.argsort(-score)
         names = []
         for i in order:
-            token = bundle.tokenizer.convert_ids_to_tokens(int(pool[i]))
+            token = word_of[int(pool[i])]
             if token.lower() != w.text.lower():
                 names.append(_cased(token, w.text))
             if len(names) == per_position:
@@ -263,7 +275,7 @@ def _mlm_fills(mlm: ModelBundle, ids: torch.Tensor, words, top: int) -> list[np.
     for i, r in enumerate(rows):
         batch[i, : len(r)], attention[i, : len(r)] = r, 1
     allowed = np.zeros(len(mlm.tokenizer), dtype=bool)
-    allowed[_whole_words(mlm.tokenizer)] = True
+    allowed[_whole_words(mlm.tokenizer)[0]] = True
     with torch.inference_mode():
         inputs = {"input_ids": batch, "attention_mask": attention,
                   "position_ids": (torch.arange(T) + mlm.arch.position_offset).expand(len(rows), -1)}
