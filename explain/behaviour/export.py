@@ -14,10 +14,15 @@ import math
 from collections.abc import Sequence
 
 from explain.behaviour.results import CaseResult, Prediction, SuiteResult, TestResult
-from explain.i18n import _
+from explain.i18n import Deferred, _
 from explain.report import Section, Table, csv_text, report_html
 
 SHOWN_FAILURES = 10
+
+
+def _shown(text: str) -> str:
+    """A stored message in the reader's language (labels and user text as they are)."""
+    return _(text) if isinstance(text, Deferred) else text
 
 
 def _rate(test: TestResult) -> float | None:
@@ -95,20 +100,20 @@ def behaviour_sections(result: SuiteResult, shown: int = SHOWN_FAILURES) -> list
     summary = Table(
         _("Tests"), (_("capability"), _("type"), _("test"), _("expected"), _("cases"), _("failed"), _("skipped"),
                      _("failure rate")),
-        tuple((t.capability, t.type, t.name, str(t.expected), t.n_cases, t.n_failed, t.n_skipped,
+        tuple((t.capability, t.type, t.name, _shown(t.expected), t.n_cases, t.n_failed, t.n_skipped,
                "-" if _rate(t) is None else f"{100 * t.failure_rate:.1f} %") for t in result.tests))
     text = _("{model} on the suite '{suite}': {cases:,} cases over {texts:,} distinct texts, {seconds:.1f} s.").format(
         model=result.model_name, suite=result.suite_name, cases=result.n_cases, texts=result.n_texts,
         seconds=result.seconds)
-    notices = " ".join(str(_(n)) for n in result.notices)
+    notices = " ".join(_shown(n) for n in result.notices)
     sections = [Section(_("Behavioural tests"), text + (" " + notices if notices else ""),
                         figures=(failure_rate_figure(result),), tables=(summary,))]
     tables = []
     for t in result.tests:
         if not t.failed:
             continue
-        rows = tuple((c.text, c.perturbed or "", str(c.expected), c.before.describe(result.labels),
-                      c.after.describe(result.labels) if c.after else "", str(_(c.note)) if c.note else "")
+        rows = tuple((c.text, c.perturbed or "", _shown(c.expected), c.before.describe(result.labels),
+                      c.after.describe(result.labels) if c.after else "", _shown(c.note))
                      for c in t.failed[:shown])
         title = _("{test} ({capability}, {type}): {failed} of {cases} failed").format(
             test=t.name, capability=t.capability, type=t.type, failed=t.n_failed, cases=t.n_cases)

@@ -143,13 +143,18 @@ def score_suite(bundle: ModelBundle, suite: Suite, cases: list[list[Case]], pred
 
 
 def _expectation(spec: TestSpec, labels: tuple[str, ...]) -> str:
+    """What the test wants, in words (a Deferred: results are cached and read in any language)."""
     if spec.type == "INV":
-        return _("same prediction")
+        return deferred(N_("same prediction"))
     if spec.type == "DIR":
         e = spec.expected
-        cls = _("the predicted class") if e["class"] == "predicted" else labels[label_index(e["class"], labels)]
-        word = _("up") if e["direction"] == "up" else _("down")
-        return _("P({cls}) {direction} by at least {margin:.2f}").format(cls=cls, direction=word, margin=e["margin"])
+        if e["class"] == "predicted":
+            msgid = N_("P(predicted class) up by at least {margin:.2f}") if e["direction"] == "up" else N_(
+                "P(predicted class) down by at least {margin:.2f}")
+            return deferred(msgid, margin=e["margin"])
+        msgid = N_("P({cls}) up by at least {margin:.2f}") if e["direction"] == "up" else N_(
+            "P({cls}) down by at least {margin:.2f}")
+        return deferred(msgid, cls=labels[label_index(e["class"], labels)], margin=e["margin"])
     if isinstance(spec.expected, str):
         return labels[label_index(spec.expected, labels)]
     return ", ".join(f"{k}: {v}" for k, v in spec.expected.items())
