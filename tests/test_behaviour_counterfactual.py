@@ -110,6 +110,8 @@ def test_refuses_what_it_cannot_search(tiny_classifier, tiny_mlm, tokenizer):
         counterfactual(tiny_mlm, "A good film.")
     with pytest.raises(InputError, match="k \\(words to change\\)"):
         counterfactual(tiny_classifier, "A good film.", k=0)
+    with pytest.raises(InputError, match="k \\(words to change\\)"):
+        counterfactual(tiny_classifier, "A good film.", k="3")
     with pytest.raises(InputError, match="masked-LM head"):
         counterfactual(tiny_classifier, "A good film.", mlm=tiny_classifier)
     with pytest.raises(InputError, match="no word"):

@@ -128,8 +128,8 @@ def counterfactual(bundle: ModelBundle, text: str, k: int = 3, target: int | str
     if bundle.task != "sequence-classification" or len(bundle.labels) < 2:
         raise InputError(_("The counterfactual search needs a text classifier with at least two classes; '{name}' "
                            "is not one.").format(name=_(bundle.name)))
-    if not 1 <= int(k) <= 10:
-        raise InputError(_("k (words to change) must be from 1 to 10; got {k}.").format(k=k))
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= 10:
+        raise InputError(_("k (words to change) must be from 1 to 10; got {k}.").format(k=repr(k)))
     if mlm is not None:
         _check_mlm(bundle, mlm)
     prep = prepare(bundle, text)

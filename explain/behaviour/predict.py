@@ -24,6 +24,7 @@ from explain.dataset.entities import entities as bio_entities
 from explain.dataset.progress import Progress, Tracker
 from explain.i18n import ngettext
 from explain.models.checkpoint import ModelBundle
+from explain.run import _frozen
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,8 +77,10 @@ def predict_texts(
             else:
                 probs[index] = torch.softmax(logits, -1).numpy()
             tracker.advance(len(index))
-    return Predictions(texts=texts, probs=probs, entities=tuple(found) if tagger else None, n_tokens=enc.lengths,
-                       truncated=enc.truncated, max_tokens=enc.max_tokens, notices=cut_notice(enc.truncated, enc.max_tokens))
+    return Predictions(texts=texts, probs=None if probs is None else _frozen(probs),
+                       entities=tuple(found) if tagger else None, n_tokens=_frozen(enc.lengths),
+                       truncated=_frozen(enc.truncated), max_tokens=enc.max_tokens,
+                       notices=cut_notice(enc.truncated, enc.max_tokens))
 
 
 def cut_notice(truncated: np.ndarray, limit: int) -> tuple[str, ...]:

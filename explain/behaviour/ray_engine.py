@@ -20,6 +20,7 @@ from explain.behaviour.predict import Predictions, cut_notice
 from explain.behaviour.results import Entity
 from explain.dataset.batching import token_limit
 from explain.dataset.ray_engine import require_ray, start_ray
+from explain.run import _frozen
 
 __all__ = ["TextPredictor", "ray_predictor", "require_ray"]
 
@@ -75,7 +76,8 @@ def ray_predictor(bundle, args):
             else:
                 probs[ids] = np.stack(batch["probs"].to_numpy())
         limit = token_limit(bundle, args.max_tokens)
-        return Predictions(texts=texts, probs=probs, entities=tuple(found) if tagger else None, n_tokens=n_tokens,
-                           truncated=truncated, max_tokens=limit, notices=cut_notice(truncated, limit))
+        return Predictions(texts=texts, probs=None if probs is None else _frozen(probs),
+                           entities=tuple(found) if tagger else None, n_tokens=_frozen(n_tokens),
+                           truncated=_frozen(truncated), max_tokens=limit, notices=cut_notice(truncated, limit))
 
     return predict
