@@ -30,6 +30,13 @@ settings.register_profile("dev", max_examples=300, deadline=timedelta(seconds=60
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def pytest_collection_modifyitems(items):
+    """Everything in tests/browser/ drives Chromium: marked `browser` (`make test-fast` leaves it out)."""
+    for item in items:
+        if "browser" in item.path.parent.parts:
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     return AutoTokenizer.from_pretrained(default_encoder_dir(), local_files_only=True)

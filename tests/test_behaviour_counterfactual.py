@@ -8,7 +8,8 @@ import torch
 
 from explain import run_model
 from explain.attribution.core import hook_snapshot
-from explain.attribution.methods import attribute, merge_words
+from explain.attribution.methods import attribute
+from explain.attribution.words import merge_words
 from explain.behaviour.counterfactual import counterfactual
 from explain.errors import InputError
 from tests.behaviour_models import bag_of_words

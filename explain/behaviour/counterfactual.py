@@ -322,7 +322,7 @@ def _search(bundle, text, words, cand, c0: int, goal: int, k: int, beam: int):
 
 def _compare(bundle, text: str, edited: str, c0: int, edits, words) -> WordComparison:
     from explain.attribution.adaptive import IGInput, integrated_gradients_rows
-    from explain.attribution.methods import merge_words
+    from explain.attribution.words import merge_words
 
     preps = [prepare(bundle, t, target=c0) for t in (text, edited)]
     inputs = [IGInput(p.embeddings[0], p.baseline_embeddings("pad")[0],

@@ -12,16 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import lru_cache
-from pathlib import Path
 from types import MappingProxyType
 
 from explain.errors import InputError
 from explain.i18n import _
+from explain.paths import ASSETS
 
-# The one place this sub-package finds the project's assets (explain/models/heads.py HEADS_DIR does the same).
-ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
-LEXICONS_DIR = ASSETS_DIR / "lexicons"
-SUITES_DIR = ASSETS_DIR / "suites"
+LEXICONS_DIR = ASSETS / "lexicons"
+SUITES_DIR = ASSETS / "suites"
 
 # Lexicons made of others: a first name of either sex.
 _UNIONS = {"first_name": ("male_name", "female_name")}
