@@ -35,7 +35,7 @@ def test_finds_the_planted_single_word_flip(tokenizer):
     assert [(e.old, e.new) for e in cf.edits] == [("good", "dreadful")]
     assert cf.edited_text == "A dreadful film about a dog."
     assert _label(bag, cf.edited_text) == "rotten"  # confirmed by an independent rerun
-    assert cf.probs_after[0] == pytest.approx(1 / (1 + np.exp(-3.0)), abs=1e-6)  # logit(fresh) - logit(rotten) = -3
+    assert cf.probs_after[0] == pytest.approx(1 / (1 + np.exp(-3.0)), abs=1e-5)  # logit(fresh) - logit(rotten) = -3
 
 
 def test_no_flip_within_k_words_is_reported_and_more_words_are_tried_next(tokenizer):
