@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("bert_lens.launch", N_("start the app in the browser (any Streamlit option passes through)")),
     "compare": ("explain.compare.cli", N_("what fine-tuning changed: models A and B side by side, per text and over a data set")),
     "evaluate": ("explain.dataset.cli", N_("a classifier on a labelled file: predictions, metrics, errors, attributions, heads, report")),
+    "stress": ("explain.behaviour.cli", N_("behavioural tests of a classifier: a suite of MFT, INV and DIR tests, failure rates, report")),
     "prefetch": ("explain.models.prefetch", N_("store real BERT models in the local Hugging Face cache, for offline use")),
 }
 
