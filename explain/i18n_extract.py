@@ -1,4 +1,4 @@
-"""A Babel extractor for the text of JSON assets (sidebar examples, notes of shipped heads).
+"""Babel extractors for the text of JSON and YAML assets (sidebar examples, notes of shipped heads, shipped suites).
 
 babel.cfg names it as `explain.i18n_extract:extract_json` with `keys = title, teaches`: every string
 (or list of strings) under one of those keys, at any depth, becomes a message id; `top_keys = name`
@@ -36,4 +36,16 @@ def extract_json(fileobj, keywords, comment_tags, options) -> Iterator[tuple[int
     for message in found + list(_strings(data, keys)):
         needle = json.dumps(message, ensure_ascii=False)[1:-1]
         lineno = next((i + 1 for i, line in enumerate(lines) if needle in line), 0)
+        yield lineno, None, message, []
+
+
+def extract_yaml(fileobj, keywords, comment_tags, options) -> Iterator[tuple[int, str | None, str, list[str]]]:
+    """The same for YAML assets (the shipped behavioural suites: `keys = name, capability, description`)."""
+    import yaml
+
+    keys = {k.strip() for k in options.get("keys", "").split(",") if k.strip()}
+    text = fileobj.read().decode(options.get("encoding", "utf-8"))
+    lines = text.splitlines()
+    for message in _strings(yaml.safe_load(text), keys):
+        lineno = next((i + 1 for i, line in enumerate(lines) if message in line), 0)
         yield lineno, None, message, []
