@@ -182,8 +182,10 @@ def flip_view() -> None:
     with st.spinner(_("Searching for the smallest edit…")):
         cf = cached_flip(choice.spec, choice.text, k, mlm, settings.max_ig_steps)
     if not cf.found:
-        st.info(_("No edit of up to {k} words flips the prediction ({n:,} candidate texts were run through the model). "
-                  "Try a larger k.").format(k=k, n=cf.reruns))
+        st.info(ngettext("No edit of one word flips the prediction ({n:,} candidate texts were run through the model). "
+                         "Try a larger k.",
+                         "No edit of up to {k} words flips the prediction ({n:,} candidate texts were run through the "
+                         "model). Try a larger k.", k).format(k=k, n=cf.reruns))
         return
     before = float(cf.probs_before[list(labels).index(cf.label_before)])
     after = float(cf.probs_after[list(labels).index(cf.label_after)])
@@ -199,7 +201,7 @@ def flip_view() -> None:
     left.html(side_html(cmp, False))
     right.markdown(_("**Edited**, predicted {label}").format(label=cf.label_after))
     right.html(side_html(cmp, True))
-    comparison_chart(cmp, "attr.flip", _("original"), _("edited"))
+    comparison_chart(cmp, "attr.flip", _("original text"), _("edited text"))
     st.caption(_("{n:,} candidate texts run through the model; {s:.1f} s with both attributions.").format(
         n=cf.reruns, s=cf.seconds))
     st.button(_("Explain the edited text"), key="attr.flip_use", on_click=_use_text, args=(cf.edited_text,),

@@ -45,8 +45,8 @@ def failure_rate_figure(result: SuiteResult, selected: int | None = None, title:
         x=[0.0 if r is None else r for r in rates],
         y=[[_(t.capability) for _i, t in tests], [_(t.name) for _i, t in tests]],
         orientation="h", text=text, textposition="outside", cliponaxis=False, customdata=[i for i, _t in tests],
-        marker={"color": colours, "line": {"color": ["#000000" if i == selected else "rgba(0,0,0,0)" for i, _t in tests],
-                                           "width": 2.5}},
+        marker={"color": colours, "line": {"width": 2.5, "color": [
+            "#000000" if i == selected else "rgba(0,0,0,0)" for i, _t in tests]}},
         hovertemplate="%{y}: %{text}<extra></extra>",
     ))
     apply_layout(fig, _("Failure rate per test") if title is None else title, 110 + 28 * len(tests),
@@ -76,9 +76,9 @@ def comparison_figure(cmp: WordComparison, title: str | None = None, before_name
 
     labels = unique_labels([_word_label(b, a) for b, a in zip(cmp.words_before, cmp.words_after)])
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=labels, y=np.asarray(cmp.scores_before), name=before_name or _("original"),
+    fig.add_trace(go.Bar(x=labels, y=np.asarray(cmp.scores_before), name=before_name or _("original text"),
                          marker_color=BEFORE))
-    fig.add_trace(go.Bar(x=labels, y=np.asarray(cmp.scores_after), name=after_name or _("perturbed"),
+    fig.add_trace(go.Bar(x=labels, y=np.asarray(cmp.scores_after), name=after_name or _("perturbed text"),
                          marker_color=AFTER))
     fig.add_trace(go.Scatter(x=labels, y=np.asarray(cmp.difference), mode="markers",
                              name=_("difference (after − before)"),

@@ -143,6 +143,7 @@ def lexicons_from_lines(text: str) -> dict[str, list[str]]:
         entries = [w.strip() for w in words.split(",") if w.strip()]
         if not colon or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.strip()) or not entries:
             raise InputError(_("Lexicons, line {line}: write a name, a colon and words separated by commas, e.g. "
-                               "'thing: film, plot, acting'; got {value}.").format(line=number, value=repr(line.strip())))
+                               "'thing: film, plot, acting'; got {value}.").format(line=number,
+                                                                                    value=repr(line.strip())))
         out[name.strip()] = entries
     return out

@@ -13,7 +13,7 @@ from explain.behaviour.lexicons import known_lexicons
 from explain.behaviour.perturb import PERTURBATIONS
 from explain.behaviour.sources import PLACEHOLDER, lexicons_from_lines
 from explain.behaviour.suite import Suite, suite_from_data
-from explain.i18n import N_, _
+from explain.i18n import N_, _, keep_language
 from explain.local_files import shown
 
 TEXT_SOURCES = {"template": N_("A template filled from lexicons"), "texts": N_("Your texts, perturbed")}
@@ -54,7 +54,8 @@ def _perturbation(column) -> dict:
     names = list(PERTURBATIONS)
     default = DEFAULTS[st.session_state["stress.b.task"]][2]
     name = column.selectbox(_("Perturbation"), names, index=names.index(default), key="stress.b.perturbation",
-                            format_func=lambda n: f"{n}: {_(PERTURBATIONS[n].description)}")
+                            format_func=keep_language(lambda n: _("{name}: {description}").format(
+                                name=n, description=_(PERTURBATIONS[n].description))))
     defaults = PERTURBATIONS[name].defaults
     if not defaults:
         return {"name": name}
@@ -83,9 +84,9 @@ def _expected(kind: str, labels: tuple[str, ...], tagger: bool, templates: list[
     if kind == "DIR":
         c1, c2, c3 = column.columns(3)
         cls = c1.selectbox(_("Class"), ["predicted", *labels], key="stress.b.class",
-                           format_func=lambda c: _("the predicted class") if c == "predicted" else c)
+                           format_func=keep_language(lambda c: _("the predicted class") if c == "predicted" else c))
         direction = c2.radio(_("Direction"), ["up", "down"], key="stress.b.direction", horizontal=True,
-                             format_func=lambda d: _("up") if d == "up" else _("down"))
+                             format_func=keep_language(lambda d: _("up") if d == "up" else _("down")))
         margin = c3.number_input(_("by at least"), -1.0, 1.0, 0.1, 0.05, key="stress.b.margin",
                                  help=_("A change of probability; a negative margin tolerates a small move the "
                                         "other way (CheckList's tolerance)."))
@@ -98,7 +99,7 @@ def _expected(kind: str, labels: tuple[str, ...], tagger: bool, templates: list[
     for p in placeholders:
         kind_of = column.selectbox(_("Entity type of {{{name}}}").format(name=p), [NOT_EXPECTED, *types],
                                    key=f"stress.b.entity.{p}",
-                                   format_func=lambda t: _("(not an entity)") if t == NOT_EXPECTED else t)
+                                   format_func=keep_language(lambda t: t if t != NOT_EXPECTED else _("(not an entity)")))
         if kind_of != NOT_EXPECTED:
             chosen[p] = kind_of
     return chosen
@@ -109,12 +110,12 @@ def built_suite(bundle) -> tuple[Suite, dict]:
     tagger = bundle.task == "token-classification"
     st.session_state["stress.b.task"] = bundle.task
     left, right = st.columns(2)
-    source = left.radio(_("Texts"), list(TEXT_SOURCES), format_func=lambda s: _(TEXT_SOURCES[s]), key="stress.b.source",
-                        horizontal=True)
+    source = left.radio(_("Texts"), list(TEXT_SOURCES), format_func=keep_language(lambda s: _(TEXT_SOURCES[s])),
+                        key="stress.b.source", horizontal=True)
     kinds = [k for k in TYPES if not (tagger and k == "DIR") and not (tagger and source == "texts" and k == "MFT")]
     if st.session_state.get("stress.b.type") not in kinds:
         st.session_state["stress.b.type"] = "INV"
-    kind = right.radio(_("Test type"), kinds, key="stress.b.type", format_func=lambda k: _(TYPES[k]))
+    kind = right.radio(_("Test type"), kinds, key="stress.b.type", format_func=keep_language(lambda k: _(TYPES[k])))
     c1, c2 = left.columns(2)
     name = c1.text_input(_("Test name"), _("My test"), key="stress.b.name")
     capability = c2.text_input(_("Capability"), _("Fairness"), key="stress.b.capability")
@@ -124,9 +125,9 @@ def built_suite(bundle) -> tuple[Suite, dict]:
     if source == "template":
         template, lexicon_text = DEFAULTS[bundle.task][:2]
         written = left.text_area(_("Templates (one per line)"), template, key="stress.b.template", height=90,
-                                 help=_("Each {{placeholder}} is filled from a lexicon: yours below, or a shipped one "
-                                        "({names}). {{first_name2}} is a second, independent name.").format(
-                                     names=", ".join(known_lexicons())))
+                                 help=_("Each `{{placeholder}}` is filled from a lexicon: yours below, or a shipped one "
+                                        "({names}). `{{first_name2}}` is a second, independent name.").format(
+                                     names=", ".join(f"`{n}`" for n in known_lexicons())))
         templates = [t.strip() for t in written.splitlines() if t.strip()]
         lexicon_lines = left.text_area(_("Your lexicons (one per line: name: word, word, …)"), lexicon_text,
                                        key="stress.b.lexicons", height=90)
@@ -158,6 +159,7 @@ def built_suite(bundle) -> tuple[Suite, dict]:
 
 def preview(suite: Suite, n: int = 5) -> None:
     """The first cases as the run will build them (templates filled, perturbations applied)."""
+    from bert_lens.views.stress.results import labelled
     from explain.behaviour.runner import build_cases
 
     cases = build_cases(suite)[0][:n]
@@ -166,6 +168,7 @@ def preview(suite: Suite, n: int = 5) -> None:
         frame["perturbed"] = [c.perturbed.text if c.perturbed.changed else "" for c in cases]
         frame["note"] = [tr(c.perturbed.note) for c in cases]
     st.caption(_("The first {n} of {total:,} cases:").format(n=len(cases), total=len(suite.tests[0].texts)))
-    st.dataframe(frame, hide_index=True, width="stretch", column_config={
-        "text": st.column_config.TextColumn(_("text")), "perturbed": st.column_config.TextColumn(_("perturbed")),
-        "note": st.column_config.TextColumn(_("note"))})
+    frame, config = labelled(frame, {"text": st.column_config.TextColumn(_("text")),
+                                     "perturbed": st.column_config.TextColumn(_("perturbed")),
+                                     "note": st.column_config.TextColumn(_("note"))})
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)

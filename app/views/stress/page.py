@@ -17,9 +17,9 @@ from explain.i18n import _
 choice = st.session_state["choice"]
 sr.switch_if_asked()
 st.title(_("Stress tests"))
-st.caption(_("Behavioural tests (CheckList, Ribeiro et al. 2020): does the prediction hold when a name is swapped, a "
-             "typo slips in, or “not” comes before the adjective? Run a suite, then open any failed case to see how "
-             "the explanation changed."))
+st.caption(_("Behavioural tests (CheckList, Ribeiro et al. 2020): does the prediction hold when a name is swapped, "
+             "a typo slips in, or “not” comes before the adjective? Run a suite, then open any failed case to see "
+             "how the explanation changed."))
 bundle = load_or_stop(choice.spec)
 problem = ss.model_problem(bundle)
 if problem:
@@ -43,7 +43,8 @@ if result is None:
     st.stop()
 if st.session_state.get("stress.shown") != key:  # another model or suite: forget the test and case chosen before
     st.session_state["stress.shown"] = key
-    st.session_state.pop("stress.test", None)
+    for chosen in ("stress.test", "stress.tests"):  # the test chosen, and the table's row selection
+        st.session_state.pop(chosen, None)
 
 sr.summary(result)
 test = sr.tests_view(result)

@@ -18,7 +18,7 @@ from bert_lens.word_diff import comparison, comparison_chart, presented, side_ht
 from explain import BertLensError
 from explain.behaviour.figures import failure_rate_figure, ordered_tests
 from explain.behaviour.suite import label_index
-from explain.i18n import N_, _, get_language, language
+from explain.i18n import N_, _, get_language, keep_language, language
 
 VIEWS = {"table": N_("Table"), "chart": N_("Chart")}
 
@@ -38,6 +38,13 @@ def summary(result) -> None:
         st.caption(tr(notice))
 
 
+def labelled(frame: pd.DataFrame, columns: dict) -> tuple[pd.DataFrame, dict]:
+    """The frame with its column ids replaced by their (translated) labels from the column configs, and the configs
+    keyed by those labels: the headers a reader sees are the frame's own columns."""
+    names = {k: cfg["label"] for k, cfg in columns.items() if k in frame.columns}
+    return frame.rename(columns=names), {names[k]: cfg for k, cfg in columns.items() if k in names}
+
+
 def _rate(test) -> float | None:
     return None if math.isnan(test.failure_rate) else 100 * test.failure_rate
 
@@ -54,13 +61,6 @@ def tests_frame(result) -> tuple[pd.DataFrame, list[int]]:
     return frame, order
 
 
-def _test_picked() -> None:
-    rows = st.session_state.get("stress.tests", {}).get("selection", {}).get("rows", [])
-    order = st.session_state.get("stress.order", [])
-    if rows and rows[0] < len(order):
-        st.session_state["stress.test"] = order[rows[0]]
-
-
 def _bar_clicked() -> None:
     points = st.session_state.get("stress.chart", {}).get("selection", {}).get("points", [])
     if points:
@@ -70,35 +70,42 @@ def _bar_clicked() -> None:
             st.session_state["stress.test"] = int(index)
 
 
+def test_columns() -> dict:
+    return {
+        "capability": st.column_config.TextColumn(_("capability"), width="small"),
+        "test": st.column_config.TextColumn(_("test"), width="medium"),
+        "type": st.column_config.TextColumn(_("type"), width="small", help=_(
+            "MFT: an expected label; INV: the prediction must not change; DIR: a class probability must move.")),
+        "failure_rate": st.column_config.ProgressColumn(_("failure rate"), format="%.1f %%", min_value=0.0,
+                                                        max_value=100.0, width="medium"),
+        "failed": st.column_config.NumberColumn(_("failed"), width="small"),
+        "cases": st.column_config.NumberColumn(_("cases"), width="small"),
+        "unchanged": st.column_config.NumberColumn(_("unchanged"), width="small",
+                                                   help=_("Texts the perturbation could not change: not scored.")),
+        "expected": st.column_config.TextColumn(_("expected"), width="medium"),
+    }
+
+
 def tests_view(result) -> int:
     """The tests as a table (failure-rate bars, grouped by capability) or a chart; returns the chosen test."""
     worst = max(range(len(result.tests)), key=lambda i: (np.nan_to_num(result.tests[i].failure_rate, nan=-1), -i))
     chosen = st.session_state.get("stress.test")
     if chosen is None or chosen >= len(result.tests):
         chosen = st.session_state["stress.test"] = worst
-    view = st.segmented_control(_("Show the tests as"), list(VIEWS), format_func=lambda v: _(VIEWS[v]), default="table",
-                                key="stress.view", label_visibility="collapsed") or "table"
+    view = st.segmented_control(_("Show the tests as"), list(VIEWS), format_func=keep_language(lambda v: _(VIEWS[v])),
+                                default="table", key="stress.view", label_visibility="collapsed") or "table"
     if view == "chart":
         st.plotly_chart(presented(failure_rate_figure(result, selected=chosen)), key="stress.chart",
                         on_select=_bar_clicked, selection_mode="points", config=figure_config("stress.failure_rates"))
     else:
         frame, order = tests_frame(result)
-        st.session_state["stress.order"] = order
-        st.dataframe(frame, key="stress.tests", on_select=_test_picked, selection_mode="single-row", hide_index=True,
-                     width="stretch", height=min(38 + 35 * len(frame), 560), column_config={
-                         "capability": st.column_config.TextColumn(_("capability")),
-                         "test": st.column_config.TextColumn(_("test"), width="large"),
-                         "type": st.column_config.TextColumn(_("type"), width="small",
-                                                             help=_("MFT: an expected label; INV: the prediction must "
-                                                                    "not change; DIR: a class probability must move.")),
-                         "failure_rate": st.column_config.ProgressColumn(_("failure rate"), format="%.1f %%",
-                                                                        min_value=0.0, max_value=100.0),
-                         "failed": st.column_config.NumberColumn(_("failed")),
-                         "cases": st.column_config.NumberColumn(_("cases")),
-                         "unchanged": st.column_config.NumberColumn(
-                             _("unchanged"), help=_("Texts the perturbation could not change: not scored.")),
-                         "expected": st.column_config.TextColumn(_("expected")),
-                     })
+        frame, config = labelled(frame, test_columns())
+        picked = st.dataframe(frame, key="stress.tests", on_select="rerun", selection_mode="single-row",
+                              hide_index=True, width="stretch", height=min(38 + 35 * len(frame), 880),
+                              column_config=config)
+        rows = picked.selection.rows if picked else []
+        if rows and rows[0] < len(order):
+            st.session_state["stress.test"] = order[rows[0]]
     st.caption(_("Choose a test (a row's box, or a bar of the chart) to list its failed cases. Shown: the test with "
                  "the highest failure rate until you choose."))
     return int(st.session_state["stress.test"])
@@ -128,8 +135,8 @@ def cases_frame(test, labels, every: bool) -> tuple[pd.DataFrame, list[int]]:
 def case_columns() -> dict:
     return {
         "result": st.column_config.TextColumn(_("result"), width="small"),
-        "text": st.column_config.TextColumn(_("text"), width="large"),
-        "perturbed": st.column_config.TextColumn(_("perturbed"), width="large"),
+        "text": st.column_config.TextColumn(_("text"), width="medium"),
+        "perturbed": st.column_config.TextColumn(_("perturbed"), width="medium"),
         "expected": st.column_config.TextColumn(_("expected")),
         "prediction": st.column_config.TextColumn(_("prediction")),
         "before": st.column_config.TextColumn(_("before")),
@@ -152,8 +159,9 @@ def cases_view(result, t: int) -> int | None:
     if not len(frame):
         st.info(_("No case of this test failed."))
         return None
+    frame, config = labelled(frame, case_columns())
     picked = st.dataframe(frame, key=f"stress.cases.{t}.{every}", on_select="rerun", selection_mode="single-row",
-                          hide_index=True, width="stretch", column_config=case_columns(),
+                          hide_index=True, width="stretch", column_config=config,
                           height=min(38 + 35 * len(frame), 390))
     rows = picked.selection.rows if picked else []
     if rows and rows[0] < len(index):
@@ -197,12 +205,13 @@ def case_view(result, suite, t: int, k: int, spec: str) -> None:
     for column, name, text, pred, after in ((left, _("Original"), case.text, case.before, False),
                                             (right, _("Perturbed"), case.perturbed, case.after, True)):
         with column:
-            st.markdown(_("**{side}**, predicted {pred}").format(side=name, pred=escape_markdown(pred.describe(labels))))
+            described = escape_markdown(pred.describe(labels))
+            st.markdown(_("**{side}**, predicted {pred}").format(side=name, pred=described))
             st.html(side_html(cmp, after))
             _links(spec, text, label, "after" if after else "orig")
     if case.note:
         st.caption(_("What changed: {note}").format(note=escape_markdown(tr(case.note))))
-    comparison_chart(cmp, "stress.diff", _("original"), _("perturbed"))
+    comparison_chart(cmp, "stress.diff", _("original text"), _("perturbed text"))
 
 
 def _single(spec: str, text: str, target: int) -> None:

@@ -14,7 +14,7 @@ from bert_lens.fallback import SENTIMENT_MODEL
 from explain import BertLensError
 from explain.behaviour.runner import check_model
 from explain.behaviour.suite import Suite, load_suite, read_suite, shipped_suites
-from explain.i18n import N_, _
+from explain.i18n import N_, _, keep_language
 from explain.models.catalog import NER_MODEL
 from explain.settings import current_settings
 
@@ -102,7 +102,8 @@ def choose_suite(bundle) -> tuple[Suite, str, dict | None]:
     if st.session_state.get("stress.source") not in options or st.session_state.get("stress.source_for") != bundle.name:
         st.session_state["stress.source"] = own_suite(bundle)
     st.session_state["stress.source_for"] = bundle.name
-    source = st.radio(_("Suite"), options, format_func=source_label, key="stress.source", horizontal=True)
+    source = st.radio(_("Suite"), options, format_func=keep_language(source_label), key="stress.source",
+                      horizontal=True)
     built = None
     if source == UPLOAD:
         suite, file = _uploaded(), None
@@ -131,7 +132,7 @@ def _uploaded() -> Suite:
     if upload is None:
         st.info(_("A suite lists tests; each has a name, a type (MFT: an expected label; INV: a perturbation must not "
                   "change the prediction; DIR: it must move a class probability), a capability, its texts (template "
-                  "with {placeholders}, or texts) and what it expects. Start from a shipped suite:"))
+                  "with `{placeholders}`, or texts) and what it expects. Start from a shipped suite:"))
         example_downloads()
         st.stop()
     data = upload.getvalue()
