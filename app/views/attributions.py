@@ -190,8 +190,8 @@ def flip_view() -> None:
     before = float(cf.probs_before[list(labels).index(cf.label_before)])
     after = float(cf.probs_after[list(labels).index(cf.label_after)])
     edits = ", ".join(f"“{escape_markdown(e.old)}” → “{escape_markdown(e.new)}”" for e in cf.edits)
-    st.success(ngettext("**{before}** ({p:.0%}) becomes **{after}** ({q:.0%}) when one word changes: {edits}.",
-                        "**{before}** ({p:.0%}) becomes **{after}** ({q:.0%}) when {n} words change: {edits}.",
+    st.success(ngettext("**{before}** ({p:.1%}) becomes **{after}** ({q:.1%}) when one word changes: {edits}.",
+                        "**{before}** ({p:.1%}) becomes **{after}** ({q:.1%}) when {n} words change: {edits}.",
                         len(cf.edits)).format(before=cf.label_before, p=before, after=cf.label_after, q=after,
                                               n=len(cf.edits), edits=edits))
     st.code(cf.edited_text, language=None, wrap_lines=True)

@@ -56,7 +56,7 @@ def tests_frame(result) -> tuple[pd.DataFrame, list[int]]:
         "capability": [tr(t.capability) for t in tests], "test": [tr(t.name) for t in tests],
         "type": [t.type for t in tests], "failure_rate": [_rate(t) for t in tests],
         "failed": [t.n_failed for t in tests], "cases": [t.n_cases for t in tests],
-        "unchanged": [t.n_skipped for t in tests], "expected": [tr(t.expected) for t in tests],
+        "unchanged": [t.n_skipped for t in tests],
     })
     return frame, order
 
@@ -71,18 +71,19 @@ def _bar_clicked() -> None:
 
 
 def test_columns() -> dict:
+    """Widths in pixels: the table fits a laptop's page beside the sidebar (what each test expects is shown
+    with its cases)."""
     return {
-        "capability": st.column_config.TextColumn(_("capability"), width="small"),
-        "test": st.column_config.TextColumn(_("test"), width="medium"),
-        "type": st.column_config.TextColumn(_("type"), width="small", help=_(
+        "capability": st.column_config.TextColumn(_("capability"), width=100),
+        "test": st.column_config.TextColumn(_("test"), width=300),
+        "type": st.column_config.TextColumn(_("type"), width=55, help=_(
             "MFT: an expected label; INV: the prediction must not change; DIR: a class probability must move.")),
         "failure_rate": st.column_config.ProgressColumn(_("failure rate"), format="%.1f %%", min_value=0.0,
-                                                        max_value=100.0, width="medium"),
-        "failed": st.column_config.NumberColumn(_("failed"), width="small"),
-        "cases": st.column_config.NumberColumn(_("cases"), width="small"),
-        "unchanged": st.column_config.NumberColumn(_("unchanged"), width="small",
+                                                        max_value=100.0, width=170),
+        "failed": st.column_config.NumberColumn(_("failed"), width=65),
+        "cases": st.column_config.NumberColumn(_("cases"), width=65),
+        "unchanged": st.column_config.NumberColumn(_("unchanged"), width=90,
                                                    help=_("Texts the perturbation could not change: not scored.")),
-        "expected": st.column_config.TextColumn(_("expected"), width="medium"),
     }
 
 
@@ -92,8 +93,9 @@ def tests_view(result) -> int:
     chosen = st.session_state.get("stress.test")
     if chosen is None or chosen >= len(result.tests):
         chosen = st.session_state["stress.test"] = worst
+    first = "chart" if st.session_state.get("present") else "table"  # a projector: the chart's fonts grow, a table's not
     view = st.segmented_control(_("Show the tests as"), list(VIEWS), format_func=keep_language(lambda v: _(VIEWS[v])),
-                                default="table", key="stress.view", label_visibility="collapsed") or "table"
+                                default=first, key="stress.view", label_visibility="collapsed") or first
     if view == "chart":
         st.plotly_chart(presented(failure_rate_figure(result, selected=chosen)), key="stress.chart",
                         on_select=_bar_clicked, selection_mode="points", config=figure_config("stress.failure_rates"))
@@ -240,6 +242,22 @@ def cached_attribution(spec: str, text: str, target: int, step_limit, _bundle):
     return attribute(_bundle, text, method="ig", target=target, n_steps="auto")
 
 
+def entity_html(text: str, entities) -> str:
+    """The text with each entity a tagger found marked and labelled with its type (every character escaped)."""
+    import html
+
+    parts, pos = [], 0
+    for e in sorted(entities, key=lambda e: e.start):
+        if e.start < pos:
+            continue
+        parts.append(html.escape(text[pos:e.start]))
+        parts.append(f'<span style="background:#fde7c8;border-radius:4px;padding:2px 4px">{html.escape(text[e.start:e.end])}'
+                     f'<sub style="color:#8a4b00;margin-left:3px">{html.escape(e.type)}</sub></span>')
+        pos = e.end
+    parts.append(html.escape(text[pos:]))
+    return f'<div style="font-size:1.15rem;line-height:2.1">{"".join(parts)}</div>'
+
+
 def _tagger_case(test, case, spec: str) -> None:
     left, right = st.columns(2)
     sides = [(left, _("Original"), case.text, case.before, "orig")]
@@ -248,7 +266,7 @@ def _tagger_case(test, case, spec: str) -> None:
     for column, name, text, pred, which in sides:
         with column:
             st.markdown(f"**{name}**")
-            st.code(text, language=None, wrap_lines=True)
+            st.html(entity_html(text, pred.entities))
             st.caption(_("Entities found: {entities}").format(entities=escape_markdown(pred.describe())))
             _links(spec, text, None, which)
     if case.note:
