@@ -25,7 +25,7 @@ from explain.attribution.methods import (
 from explain.attribution.words import merge_words
 from explain.models.arch import embeddings_of
 from explain.models.checkpoint import prepare_model
-from explain.models.heads import HEADS_DIR, default_encoder_dir, load_head
+from explain.models.heads import HEADS_DIR, default_encoder_dir
 from tests.helpers import tiny_bundle
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks:UserWarning")
@@ -60,12 +60,6 @@ def real_clf(tokenizer) -> ModelBundle:
         task="sequence-classification",
         labels=("a", "b", "c"),
     )
-
-
-@pytest.fixture(scope="module")
-def sentiment() -> ModelBundle:
-    """The shipped movie-review sentiment head (rotten/fresh) on the default encoder."""
-    return load_head(HEADS_DIR / "minilm-sentiment")
 
 
 def manual_score(bundle: ModelBundle, embeds: torch.Tensor, target: int, text: str = TEXT) -> torch.Tensor:

@@ -263,8 +263,8 @@ def test_attribution_rank_correlation_equals_spearman_by_hand(tokenizer, tiny_ml
 # ---- the shipped sentiment head against its base -------------------------------------------------
 
 @pytest.fixture(scope="module")
-def sentiment_and_base():
-    return load_model(SENTIMENT), load_model(DEFAULT_MODEL)
+def sentiment_and_base(sentiment, default_bundle):
+    return sentiment, default_bundle
 
 
 def test_sentiment_head_changes_nothing_below_layer_4_of_its_base(sentiment_and_base):

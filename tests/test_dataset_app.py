@@ -29,11 +29,6 @@ SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
 HELDOUT = HEADS_DIR / "minilm-sentiment" / "heldout.jsonl"
 
 
-@pytest.fixture(scope="module")
-def sentiment():
-    return load_model(SENTIMENT)
-
-
 def sample_csv(n: int = 40, rename: dict | None = None) -> bytes:
     """The first n held-out reviews as a CSV (labels renamed by `rename`)."""
     rows = [json.loads(line) for line in HELDOUT.read_text().splitlines()[:n]]

@@ -10,7 +10,7 @@ import pytest
 import torch
 from captum.attr import IntegratedGradients
 
-from explain import attribute, load_model, merge_words
+from explain import attribute, merge_words
 from explain.attribution.adaptive import MAX_STEPS
 from explain.attribution.core import hook_snapshot, prepare
 from explain.dataset.attributions import dataset_attributions, warm_start
@@ -25,11 +25,6 @@ TEXT = "The plot is thin but the performances are wonderful."
 TEXTS = ["A gripping, beautifully shot film.", "Dull.", "Nothing happens, slowly, for two hours; I loved it.",
          "The acting is wooden and the story drags on and on and on.", "ok", TEXT]
 PAIRS = [None, "Is it good?", None, "Really.", "fine", None]
-
-
-@pytest.fixture(scope="module")
-def sentiment():
-    return load_model(SENTIMENT)
 
 
 def test_ig_default_is_adaptive_and_complete(sentiment):

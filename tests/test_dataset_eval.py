@@ -40,11 +40,6 @@ LABELS = ["pos", "neg", "neg", "pos", "neg", "pos", "pos", "pos"]
 
 
 @pytest.fixture(scope="module")
-def sentiment():
-    return load_model(SENTIMENT)
-
-
-@pytest.fixture(scope="module")
 def heldout():
     return read_rows(HELDOUT)
 

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix as sk_confusion
 
-from explain import load_model
 from explain.dataset import export, figures
 from explain.dataset.attributions import dataset_attributions
 from explain.dataset.evaluate import evaluate
@@ -30,9 +29,9 @@ HOSTILE = [SCRIPT, FORMULA, "+1+2 rotten", "@SUM(A1) great film", "-3 stars, awf
 
 
 @pytest.fixture(scope="module")
-def results():
+def results(sentiment):
     """The shipped sentiment head on 30 held-out rows plus hostile rows (texts and a pair), all explained."""
-    bundle = load_model(SENTIMENT)
+    bundle = sentiment
     held = read_rows(HELDOUT, max_rows=30)
     texts = list(held.texts) + HOSTILE
     labels = list(held.labels) + ["fresh", "rotten", "rotten", "fresh", "rotten"]

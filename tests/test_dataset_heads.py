@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from explain import load_model
 from explain.attribution.core import hook_snapshot
 from explain.attribution.layers import _output_projection, gated_heads
 from explain.dataset.batching import encode_rows, pad_batch
@@ -118,8 +117,8 @@ def test_default_ks_and_bad_input(tiny_classifier):
         pruning_curve(tiny_classifier, rows, np.ones((3, 4)))
 
 
-def test_shipped_head_importance_and_no_state_left():
-    bundle = load_model("MiniLM + movie-review sentiment head (rotten/fresh)")
+def test_shipped_head_importance_and_no_state_left(sentiment):
+    bundle = sentiment
     rows = read_rows(HEADS_DIR / "minilm-sentiment" / "heldout.jsonl").subset(range(0, 300, 5))
     dataset_head_importance(bundle, rows.subset(range(2)))  # transformers' own lazy hooks, once
     hooks = hook_snapshot(bundle.model)

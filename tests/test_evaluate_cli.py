@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 
-from explain import load_model
 from explain.cli import main
 from explain.dataset.evaluate import evaluate
 from explain.dataset.labels import match_labels
@@ -24,11 +23,6 @@ SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
 HELDOUT = HEADS_DIR / "minilm-sentiment" / "heldout.jsonl"
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("http://x","y")'
-
-
-@pytest.fixture(scope="module")
-def sentiment():
-    return load_model(SENTIMENT)
 
 
 @pytest.fixture(scope="module")

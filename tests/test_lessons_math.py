@@ -23,8 +23,8 @@ def _check(bundle, text, pair=None):
     return run, calc
 
 
-def test_shipped_sentiment_head_recomputed_from_weights():
-    bundle = load_model(SENTIMENT)
+def test_shipped_sentiment_head_recomputed_from_weights(sentiment):
+    bundle = sentiment
     run, calc = _check(bundle, "A gorgeous, witty, seductive movie.")
     # BERT head: pooled [CLS] = tanh(W_p h_[CLS] + b_p), then W h + b, computed here by hand
     h = run.hidden_states[-1][0].astype(np.float64)

@@ -23,7 +23,6 @@ from explain import BertLensError, run_model
 from explain.attention.maps import head_map, rollout
 from explain.attribution.methods import attribute
 from explain.mlm import fill_mask, layer_lens, mask_positions, next_sentence_probability, pseudo_log_likelihood
-from explain.models.heads import HEADS_DIR, load_head
 from explain.run import MAX_TEXT_CHARS
 from tests.families import embedding_output_from_parts
 from tests.helpers import open_app
@@ -118,11 +117,6 @@ def test_masked_token_functions_work_or_say_why(family_bundle, ck_id, text, text
     if pll is not None:
         assert len(pll.log_probs) >= 1 and np.all(pll.log_probs <= 0) and np.all(np.isfinite(pll.log_probs))
         assert pll.pseudo_perplexity >= 1
-
-
-@pytest.fixture(scope="session")
-def sentiment():
-    return load_head(HEADS_DIR / "minilm-sentiment")
 
 
 @settings(max_examples=FEW, suppress_health_check=FIXTURES)

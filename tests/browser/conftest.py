@@ -11,6 +11,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+# What a page shows after a run can take a while on a loaded 2-core machine (Integrated Gradients on the
+# Attributions page was not drawn within Playwright's default 5 s at load 10): expectations wait up to 30 s.
+expect.set_options(timeout=30_000)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
