@@ -130,9 +130,6 @@ def test_comparison_figure_labels_the_edit(tokenizer):
     np.testing.assert_allclose(decode_plotly(data[2]["y"]), decode_plotly(data[1]["y"]) - decode_plotly(data[0]["y"]))
 
 
-def test_the_sentiment_heads_get_the_shipped_mlm_for_proposals(default_bundle):
-    from explain.models.heads import load_head, shipped_heads
-
-    sentiment = load_head(shipped_heads()["MiniLM + movie-review sentiment head (rotten/fresh)"])
+def test_the_sentiment_heads_get_the_shipped_mlm_for_proposals(sentiment, default_bundle):
     assert proposal_model(sentiment) == "all-MiniLM-L6-v2 + BERT Lens MLM head"
     assert proposal_model(default_bundle) is None  # no card: the whole vocabulary

@@ -19,7 +19,6 @@ from streamlit.testing.v1 import AppTest
 from bert_lens.common import clear_caches
 from bert_lens.views import page_file
 from bert_lens.views.dataset.jobs import RESULTS
-from explain import load_model
 from explain.attribution.methods import attribute
 from explain.attribution.words import merge_words
 from explain.behaviour.runner import run_suite
@@ -30,11 +29,6 @@ from tests.helpers import MAIN, decode_plotly
 pytestmark = pytest.mark.app  # AppTest: the Streamlit app runs
 
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
-
-
-@pytest.fixture(scope="module")
-def sentiment():
-    return load_model(SENTIMENT)
 
 
 def open_stress(**query) -> AppTest:

@@ -45,6 +45,12 @@ def labelled(frame: pd.DataFrame, columns: dict) -> tuple[pd.DataFrame, dict]:
     return frame.rename(columns=names), {names[k]: cfg for k, cfg in columns.items() if k in names}
 
 
+def _table_height(rows: int) -> int:
+    """Pixels for a header and `rows` rows (presenter mode's larger font makes rows taller)."""
+    row = 40 if st.session_state.get("present") else 35
+    return row + 3 + row * rows
+
+
 def _rate(test) -> float | None:
     return None if math.isnan(test.failure_rate) else 100 * test.failure_rate
 
@@ -103,7 +109,7 @@ def tests_view(result) -> int:
         frame, order = tests_frame(result)
         frame, config = labelled(frame, test_columns())
         picked = st.dataframe(frame, key="stress.tests", on_select="rerun", selection_mode="single-row",
-                              hide_index=True, width="stretch", height=min(38 + 35 * len(frame), 880),
+                              hide_index=True, width="stretch", height=min(_table_height(len(frame)), 880),
                               column_config=config)
         rows = picked.selection.rows if picked else []
         if rows and rows[0] < len(order):
@@ -164,7 +170,7 @@ def cases_view(result, t: int) -> int | None:
     frame, config = labelled(frame, case_columns())
     picked = st.dataframe(frame, key=f"stress.cases.{t}.{every}", on_select="rerun", selection_mode="single-row",
                           hide_index=True, width="stretch", column_config=config,
-                          height=min(38 + 35 * len(frame), 390))
+                          height=min(_table_height(len(frame)), 390))
     rows = picked.selection.rows if picked else []
     if rows and rows[0] < len(index):
         return index[rows[0]]
