@@ -31,13 +31,25 @@ def table_row(test_name: str) -> int:
     return order.index(next(i for i, t in enumerate(tests) if t.name == test_name))
 
 
-def click_row(page: Page, table: int, row: int) -> None:
-    """Tick a row's selection box in the `table`-th data frame (glide-data-grid draws on a canvas: 35-px rows)."""
+def click_row(page: Page, table: int, row: int, height: int = 35) -> None:
+    """Tick a row's selection box in the `table`-th data frame (glide-data-grid draws on a canvas: rows of
+    `height` pixels, 40 in presenter mode)."""
     grid = page.locator("[data-testid=stDataFrame]").nth(table)
     expect(grid).to_be_visible(timeout=30_000)
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
-    page.mouse.click(box["x"] + 18, box["y"] + 35 + 35 * row + 17)
+    page.mouse.click(box["x"] + 18, box["y"] + height + height * row + height // 2)
+    settle(page)
+
+
+def click_bar(page: Page, test_name: str) -> None:
+    """Click a test's bar in the failure-rate chart (plotly draws the first category at the bottom)."""
+    bars = page.locator(".js-plotly-plot .bars .point")
+    expect(bars.first).to_be_attached(timeout=30_000)
+    bar = bars.nth(len(load_suite("sentiment").tests) - 1 - table_row(test_name)).locator("path").first  # not its label
+    bar.scroll_into_view_if_needed()
+    box = bar.bounding_box()  # plotly's drag layer takes the click and hands it to the bar under it
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     settle(page)
 
 
@@ -50,11 +62,16 @@ def run_if_needed(page: Page, button: str) -> None:
     settle(page)
 
 
-def open_failed_typo(page: Page, heading: str = "One typo:") -> None:
-    click_row(page, 0, table_row("One typo"))
+def open_failed_typo(page: Page, heading: str = "One typo:", chart: bool = False) -> None:
+    """Choose the test 'One typo' (a row of the table, or its bar when the page shows the chart), then its
+    first failed case."""
+    if chart:
+        click_bar(page, "One typo")
+    else:
+        click_row(page, 0, table_row("One typo"))
     expect(page.locator("[data-testid=stHeading]").filter(has_text=heading)).to_be_visible(timeout=30_000)
     settle(page)
-    click_row(page, 1, 0)  # its first failed case
+    click_row(page, 0 if chart else 1, 0, 40 if chart else 35)  # its first failed case
     expect(page.locator(".js-plotly-plot").last).to_be_visible(timeout=120_000)
     settle(page)
 
@@ -104,12 +121,14 @@ def test_the_page_in_chinese_and_in_presenter_mode(browser, app_url, name, local
         if locale == "zh-CN":
             expect(page.get_by_role("heading", name="压力测试")).to_be_visible()
             expect(page.get_by_text("不同文本数")).to_be_visible()
-        open_failed_typo(page, "一个拼写错误：" if locale == "zh-CN" else "One typo:")
+        present = "present" in query  # presenter mode opens on the chart: a click on a bar chooses the test
+        open_failed_typo(page, "一个拼写错误：" if locale == "zh-CN" else "One typo:", chart=present)
         shot(page, name)
         folder = os.environ.get("BERTLENS_SCREENSHOTS")
-        if folder and viewport == PROJECTOR:  # what a projector shows: the first screen, then the case
-            page.screenshot(path=str(Path(folder) / f"{name}-screen.png"))
+        if folder and present:  # what a projector shows: the case, both texts and their attributions
             page.locator("[data-testid=stHtml]").filter(has=page.locator("span[title]")).first.scroll_into_view_if_needed()
             page.screenshot(path=str(Path(folder) / f"{name}-case.png"))
+        sides = page.locator("[data-testid=stHtml]").filter(has=page.locator("span[title]"))
+        assert sides.count() == 2
     finally:
         context.close()
