@@ -18,6 +18,7 @@ of W_in (its key) and column j of W_out (its value). Its activation on a token i
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,7 +62,8 @@ class NeuronView:
 @dataclass(frozen=True)
 class NMFFactors:
     """A ~ token_weights @ components. token_weights (T', k), components (k, d_ff) for the tokens at
-    `positions` (T',); error = ||A - W H||_F and relative_error = error / ||A||_F."""
+    `positions` (T',); error = ||A - W H||_F and relative_error = error / ||A||_F; iterations: of the
+    solver (at most 400)."""
 
     layer: int
     positions: np.ndarray
@@ -71,6 +73,7 @@ class NMFFactors:
     error: float
     relative_error: float
     n_factors: int
+    iterations: int
     clipped: str = "activations clipped at 0 (GELU's small negative outputs)"
 
 
@@ -184,12 +187,14 @@ def nmf_factors(acts: FFNActivations, layer: int, n_factors: int = 4, skip_speci
             n=len(positions)))
     A = np.clip(acts.activations[layer][positions], 0.0, None).astype(np.float64)
     model = NMF(n_components=int(n_factors), init="nndsvda", random_state=seed, max_iter=400, tol=1e-5)
-    W = model.fit_transform(A)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a fit that stops at max_iter still reports its true error below
+        W = model.fit_transform(A)
     H = model.components_
     error = float(np.linalg.norm(A - W @ H))
     norm = float(np.linalg.norm(A))
     return NMFFactors(layer, positions, tuple(acts.tokens[p] for p in positions), W, H, error,
-                      error / norm if norm else 0.0, int(n_factors))
+                      error / norm if norm else 0.0, int(n_factors), int(model.n_iter_))
 
 
 def neuron_vocabulary(bundle: ModelBundle, layer: int, neurons: Sequence[int], k: int = 10) -> NeuronVocabulary:
