@@ -16,8 +16,10 @@ import gzip
 import hashlib
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from explain.errors import InputError
 from explain.i18n import _
@@ -39,12 +41,12 @@ class ProbeSentences:
     """
 
     words: tuple[tuple[str, ...], ...]
-    labels: dict[str, tuple[tuple[str, ...], ...]]
+    labels: Mapping[str, tuple[tuple[str, ...], ...]]
     is_test: tuple[bool, ...]
     docs: tuple[str, ...]
 
     def __post_init__(self):
-        object.__setattr__(self, "labels", dict(self.labels))
+        object.__setattr__(self, "labels", MappingProxyType(dict(self.labels)))
 
     @property
     def label_sets(self) -> tuple[str, ...]:

@@ -32,8 +32,19 @@ from explain.models.checkpoint import ModelBundle
 from explain.run import ModelRun
 
 
+class _ReadOnly:
+    """Makes every numpy array field of a frozen dataclass read-only (a view, so no copy)."""
+
+    def __post_init__(self):
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                value = value.view()
+                value.setflags(write=False)
+                object.__setattr__(self, name, value)
+
+
 @dataclass(frozen=True)
-class FFNActivations:
+class FFNActivations(_ReadOnly):
     """activations: (L, T, d_ff) float32, the feed-forward activations of every layer for `tokens`."""
 
     tokens: tuple[str, ...]
@@ -46,7 +57,7 @@ class FFNActivations:
 
 
 @dataclass(frozen=True)
-class NeuronView:
+class NeuronView(_ReadOnly):
     """One layer: top_neurons / top_values (T, k) per token; neurons (N,) the layer's most active neurons
     (highest activation on any non-special token), neuron_top_positions / neuron_top_values (N, k)."""
 
@@ -60,7 +71,7 @@ class NeuronView:
 
 
 @dataclass(frozen=True)
-class NMFFactors:
+class NMFFactors(_ReadOnly):
     """A ~ token_weights @ components. token_weights (T', k), components (k, d_ff) for the tokens at
     `positions` (T',); error = ||A - W H||_F and relative_error = error / ||A||_F; iterations: of the
     solver (at most 400)."""
@@ -78,7 +89,7 @@ class NMFFactors:
 
 
 @dataclass(frozen=True)
-class NeuronVocabulary:
+class NeuronVocabulary(_ReadOnly):
     """top_tokens / top_ids / top_logits (N, k): the MLM head's highest logits for each neuron's W_out column."""
 
     layer: int
@@ -89,7 +100,7 @@ class NeuronVocabulary:
 
 
 @dataclass(frozen=True)
-class ClassNeurons:
+class ClassNeurons(_ReadOnly):
     """Per class, the neurons of `layer` that fire most for it (activation averaged over a row's non-special
     tokens, then over the class's rows): neurons, mean_activation, score (C, k); rows per class (C,);
     contrast: True when score = class mean - mean over the other classes, False when score = class mean."""
