@@ -179,24 +179,27 @@ def _fit_sklearn(X_train, y, y_ctrl, X_test, n_classes, C, max_iter, seed):
 def _fit_torch(X_train, y, y_ctrl, X_test, n_classes, C, max_iter, seed):
     """One full-batch L-BFGS per layer and task on scikit-learn's objective, scaled by 1/N:
     mean CE + ||W||^2 / (2 C N); stops when the largest gradient entry is under 1e-4 (as sklearn's tol).
+    Each layer starts from the previous layer's solution (same optimum, about a third fewer steps).
     Predictions (L, n_test) for the task and for the control."""
     Xtr, Xte = standardise(X_train, X_test)
     preds = []
     for target in (y, y_ctrl):
         t = torch.from_numpy(target)
-        rows = []
+        rows, start = [], None
         for layer in range(Xtr.shape[0]):
-            W, b = _lbfgs_softmax(torch.from_numpy(Xtr[layer]), t, n_classes, C, max_iter)
+            W, b = start = _lbfgs_softmax(torch.from_numpy(Xtr[layer]), t, n_classes, C, max_iter, start)
             rows.append((torch.from_numpy(Xte[layer]) @ W + b).argmax(-1).numpy())
         preds.append(np.array(rows))
     return preds[0], preds[1]
 
 
-def _lbfgs_softmax(X: torch.Tensor, y: torch.Tensor, n_classes: int, C: float, max_iter: int):
-    """Multinomial logistic regression (N, D) -> W (D, C), b (C,) by L-BFGS with strong-Wolfe line search."""
+def _lbfgs_softmax(X: torch.Tensor, y: torch.Tensor, n_classes: int, C: float, max_iter: int,
+                   start: tuple[torch.Tensor, torch.Tensor] | None = None):
+    """Multinomial logistic regression (N, D) -> W (D, C), b (C,) by L-BFGS with strong-Wolfe line search,
+    from `start` (W, b) or zeros. The objective is strictly convex: the start changes the steps, not the optimum."""
     N, D = X.shape
-    W = torch.zeros(D, n_classes, requires_grad=True)
-    b = torch.zeros(n_classes, requires_grad=True)
+    W = (torch.zeros(D, n_classes) if start is None else start[0].clone()).requires_grad_(True)
+    b = (torch.zeros(n_classes) if start is None else start[1].clone()).requires_grad_(True)
     opt = torch.optim.LBFGS([W, b], lr=1, max_iter=max_iter, tolerance_grad=1e-4, tolerance_change=1e-9,
                             history_size=10, line_search_fn="strong_wolfe")
 
