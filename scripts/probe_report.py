@@ -33,7 +33,12 @@ def main(argv=None) -> None:
     p.add_argument("--merge", default="first", choices=["first", "mean"])
     p.add_argument("--C", type=float, default=0.01)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--replot", action="store_true", help="only redraw the PNGs from <out>-curves.json")
     args = p.parse_args(argv)
+    if args.replot:
+        saved = json.loads(Path(f"{args.out}-curves.json").read_text())
+        plot(args, [_report(name, d, saved) for name, d in saved["label_sets"].items()])
+        return
 
     import torch
 
@@ -60,11 +65,29 @@ def main(argv=None) -> None:
         print(name, json.dumps(out["label_sets"][name]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     Path(f"{args.out}-curves.json").write_text(json.dumps(out, indent=2) + "\n")
-    fig = probe_curves(reports, names=NAMES, title=f"What each layer knows: {args.model} (silver labels)")
-    try:
-        fig.write_image(f"{args.out}-curves.png", width=900, height=520)
-    except Exception as err:  # kaleido or Chromium missing: the JSON is written anyway
-        print(f"no PNG: {err}", file=sys.stderr)
+    plot(args, reports)
+
+
+def plot(args, reports) -> None:
+    """<out>-curves.png (accuracy with controls) and <out>-f1.png (macro-F1), through kaleido."""
+    for metric, suffix, what in (("accuracy", "curves", "held-out accuracy"), ("macro_f1", "f1", "held-out macro-F1")):
+        fig = probe_curves(reports, metric=metric, names=NAMES,
+                           title=f"{args.model}: {what} per layer (silver labels)", height=560)
+        try:
+            fig.write_image(f"{args.out}-{suffix}.png", width=900, height=560)
+        except Exception as err:  # kaleido or Chromium missing: the JSON is written anyway
+            print(f"no PNG: {err}", file=sys.stderr)
+
+
+def _report(name: str, d: dict, saved: dict):
+    import numpy as np
+
+    from explain.probing.probes import ProbeReport
+
+    arr = lambda key: np.array(d[key])  # noqa: E731
+    return ProbeReport(name, tuple(range(d["classes"])), arr("accuracy"), arr("macro_f1"), arr("control_accuracy"),
+                       arr("selectivity"), d["majority_label"], d["majority_accuracy"], d["centre_of_gravity"],
+                       d["best_layer"], d["n_train"], d["n_test"], saved["merge"], "torch", saved["C"], d["seconds"])
 
 
 if __name__ == "__main__":

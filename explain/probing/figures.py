@@ -53,13 +53,16 @@ def probe_curves(reports: Sequence[ProbeReport], *, metric: str = "accuracy", ti
             fig.add_scatter(x=[x[0], x[-1]], y=[r.majority_accuracy] * 2, mode="lines",
                             name=_("{name}: majority class").format(name=name),
                             line={"color": colour, "dash": "dot", "width": 1}, hoverinfo="skip")
-        fig.add_scatter(x=[r.centre_of_gravity], y=[0], mode="markers", showlegend=False, cliponaxis=False,
+        fig.add_scatter(x=[r.centre_of_gravity], y=[0.01], mode="markers", showlegend=False, cliponaxis=False,
                         marker={"symbol": "diamond", "size": 13, "color": colour},
                         hovertemplate=_("{name}: centre of gravity %{{x:.2f}}").format(name=name) + "<extra></extra>")
     n = len(reports[0].accuracy) if reports else 1
     fig.update_xaxes(title=_("layer"), tickmode="array", tickvals=list(range(n)), ticktext=layer_names(n))
     fig.update_yaxes(title=_("held-out accuracy") if metric == "accuracy" else _("held-out macro-F1"), range=[0, 1.02])
-    return _layout(fig, title, height)
+    _layout(fig, title, height)
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0.0},
+                      margin={"b": 40 + 22 * ((len(fig.data) + 1) // 2)})
+    return fig
 
 
 def neuron_heatmap(acts: FFNActivations, layer: int, neurons: Sequence[int], *, title: str | None = None,
