@@ -221,7 +221,7 @@ def neuron_vocabulary(bundle: ModelBundle, layer: int, neurons: Sequence[int], k
     if neurons.size == 0 or neurons.min() < 0 or neurons.max() >= W.shape[1]:
         raise InputError(_("Neurons are numbered 0 to {last}.").format(last=W.shape[1] - 1))
     with torch.inference_mode():
-        logits = head(W[:, torch.from_numpy(neurons)].T.float())  # (N, V)
+        logits = head(W[:, torch.tensor(neurons)].T.float())  # (N, V)
         top = torch.topk(logits, k=min(int(k), logits.shape[1]), dim=-1)
     ids = top.indices.numpy()
     tok = bundle.tokenizer
