@@ -58,8 +58,12 @@ def word_features(
         raise InputError(_("No sentences to probe."))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        enc = bundle.tokenizer([list(s) for s in sentences], is_split_into_words=True, truncation=True,
-                               max_length=bundle.max_tokens)
+        try:
+            enc = bundle.tokenizer([list(s) for s in sentences], is_split_into_words=True, truncation=True,
+                                   max_length=bundle.max_tokens)
+        except (ValueError, TypeError, AssertionError) as err:  # e.g. a byte-level BPE without add_prefix_space
+            raise InputError(_("The tokenizer of {model} cannot take text already split into words ({reason}).").format(
+                model=_(bundle.name), reason=str(err).splitlines()[0][:200])) from None
     word_ids = [enc.word_ids(i) for i in range(len(sentences))]
     lengths = np.array([len(ids) for ids in enc["input_ids"]])
     order = np.argsort(lengths, kind="stable")
