@@ -1,25 +1,35 @@
-# BERT Lens: `make setup` once, then `make run`; `make test` runs every test.
+# BERT Lens: `make setup` once, then `make run`; `make test` runs every test, `make test-fast` the quick loop.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup run test bench translations
+.PHONY: setup run test test-fast bench wheel translations
 
+# The package in editable mode with the test tools (pyproject.toml lists every dependency).
 setup: $(BIN)/activate
-	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q -e ".[dev]"
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
 run:
-	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-0} $(BIN)/streamlit run app/serve.py
+	$(BIN)/bert-lens serve
 
+# Everything CI runs: unit, library, AppTest, real Chromium, Ray (when installed), the wheel.
 test:
 	$(BIN)/python -m pytest
+
+# The quick loop (about a minute and a half on 2 cores): no browser, no AppTest of a real model, no Ray, nothing slow.
+test-fast:
+	$(BIN)/python -m pytest -q -m "not (browser or app or ray or slow)"
 
 # make bench BENCH_ARGS=--quick for the one-minute run; see `python benchmarks/run.py --help`.
 bench:
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# dist/bert_lens-<version>-py3-none-any.whl (and the sdist)
+wheel:
+	$(BIN)/python -m build --outdir dist .
 
 # Extract every _()/N_()/ngettext() string, merge it into the catalogues, compile them (.mo is committed).
 LOCALES = explain/locale

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -22,12 +21,13 @@ from explain import (
 )
 from explain.cache import ByteLRU
 from explain.i18n import LANGUAGES, N_, _, keep_language, normalize_language
+from explain.local_files import shown
 from explain.models.policy import check_model_allowed, is_folder_spec
+from explain.paths import ASSETS
 from explain.settings import current_settings
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
 CUSTOM = N_("Other: hub id or local folder…")  # the option's value; its label follows the settings (custom_label)
-SESSION_HEAD = "session:"  # model specs of heads kept to the session that trained them (app/views/train.py)
+SESSION_HEAD = "session:"  # model specs of heads kept to the session that trained them (app/views/train/page.py)
 DEFAULT_TEXT = "The animal didn't cross the street because it was too tired."
 MAX_INPUT_CHARS = 20_000
 MAX_RUNS = 64
@@ -79,7 +79,7 @@ def get_bundle(spec: str) -> ModelBundle:
 
 
 def _session_head_bundle(name: str, trained) -> ModelBundle:
-    from explain.training.trainer import head_bundle  # the training code loads only when a head is used
+    from explain.training.shipping import head_bundle  # the training code loads only when a head is used
 
     return head_bundle(trained, name)
 
@@ -186,8 +186,13 @@ def _init_state() -> None:
         st.session_state["model.choice"] = DEFAULT_MODEL
         st.session_state["model.refused"] = _("The link asks for a model this server does not offer: {reason}").format(
             reason=_refusal(model))
-    st.session_state["text"] = params.get("text", DEFAULT_TEXT)[:MAX_INPUT_CHARS]
-    st.session_state["pair"] = params.get("pair", "")[:MAX_INPUT_CHARS]
+    for key, default in (("text", DEFAULT_TEXT), ("pair", "")):
+        value = params.get(key, default)
+        if len(value) > MAX_INPUT_CHARS:
+            st.session_state["link.notices"] = [*st.session_state.get("link.notices", []), _(
+                "The link's {key} has {n:,} characters; BERT Lens keeps the first {limit:,}.").format(
+                key=key, n=len(value), limit=MAX_INPUT_CHARS)]
+        st.session_state[key] = value[:MAX_INPUT_CHARS]
     st.session_state["_init"] = True
 
 
@@ -251,6 +256,8 @@ def sidebar() -> Choice:
                  help=_("The format the camera button above each figure saves."))
     if st.session_state.get("model.refused"):
         st.error(st.session_state["model.refused"])
+    for notice in st.session_state.pop("link.notices", []):
+        st.toast(notice)
     text = st.session_state.get("text", "")
     pair = st.session_state.get("pair", "").strip() or None
     st.query_params.update({"model": spec or DEFAULT_MODEL, "text": text, "lang": st.session_state["lang"]})
@@ -314,18 +321,20 @@ def need_model(bundle: ModelBundle, ok: bool, what: str, suggestions: list[str])
     st.stop()
 
 
-def int_param(name: str, default: int, upper: int) -> int:
-    """An integer from the URL (e.g. ?layer=3), clamped to [0, upper) with a notice when out of range."""
+def int_param(name: str, default: int, upper: int, lower: int = 0) -> int:
+    """An integer from the URL (e.g. ?layer=3), clamped to [lower, upper) with a notice when out of range
+    or not a number (empty, a fraction, 5,000 digits, control characters)."""
     raw = st.query_params.get(name)
     if raw is None:
         return default
     try:
         value = int(raw)
-    except ValueError:
-        st.toast(_("Ignored {name}={value} from the link: not a number.").format(name=name, value=repr(raw)))
+    except ValueError:  # also for more digits than Python converts (4,300)
+        st.toast(_("Ignored {name}={value} from the link: not a number.").format(name=name, value=f"'{shown(raw)}'"))
         return default
-    if not 0 <= value < upper:
-        st.toast(_("The link asked for {name} {value}, but this model has {upper}; showing {shown}.").format(
-            name=name, value=value, upper=upper, shown=min(max(value, 0), upper - 1)))
-        return min(max(value, 0), upper - 1)
+    if not lower <= value < upper:
+        clamped = min(max(value, lower), upper - 1)
+        st.toast(_("The link asked for {name} {value}, but it goes from {low} to {high} here; showing {shown}.").format(
+            name=name, value=value, low=lower, high=upper - 1, shown=clamped))
+        return clamped
     return value

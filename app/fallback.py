@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app.common import Choice, load_or_stop, need_model
+from bert_lens.common import Choice, load_or_stop, need_model
 from explain import ModelBundle
 from explain.i18n import _
 

@@ -1,17 +1,11 @@
 """BERT Lens: the Streamlit entry point. Run with `streamlit run app/main.py`."""
 
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 import streamlit as st
 
-from app import presenter  # Streamlit only: cheap
+from bert_lens import presenter  # Streamlit only: cheap
+from explain.paths import ASSETS  # a path only: cheap
 
-st.set_page_config(page_title="BERT Lens", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide",
+st.set_page_config(page_title="BERT Lens", page_icon=str(ASSETS / "icon.png"), layout="wide",
                    initial_sidebar_state="collapsed" if presenter.from_url() else "auto")
 
 
@@ -38,8 +32,9 @@ def prefetch_plotly():
 
 prefetch = prefetch_plotly()
 
-from app import charts
-from app.common import current_language, sidebar  # torch and transformers: after the prefetch
+from bert_lens import charts
+from bert_lens.common import current_language, sidebar  # torch and transformers: after the prefetch
+from bert_lens.views import page_script
 from explain.i18n import _, set_language
 from explain.settings import SettingsError, apply_torch_threads, current_settings
 
@@ -52,18 +47,17 @@ except SettingsError as err:
     st.error(_("BERT Lens cannot start with these settings: {reason}").format(reason=err))
     st.stop()
 
-VIEWS = Path(__file__).resolve().parent / "views"
 page = st.navigation(
     [
-        st.Page(VIEWS / "tokens.py", title=_("Tokens and model"), icon=":material/text_fields:", default=True),
-        st.Page(VIEWS / "lessons.py", title=_("Lessons"), icon=":material/school:", url_path="lessons"),
-        st.Page(VIEWS / "embeddings.py", title=_("Embeddings and positions"), icon=":material/scatter_plot:", url_path="embeddings"),
-        st.Page(VIEWS / "attention.py", title=_("Attention"), icon=":material/visibility:", url_path="attention"),
-        st.Page(VIEWS / "masked.py", title=_("Masked-token predictions"), icon=":material/theater_comedy:", url_path="masked"),
-        st.Page(VIEWS / "attributions.py", title=_("Attributions"), icon=":material/explore:", url_path="attributions"),
-        st.Page(VIEWS / "train.py", title=_("Train a head"), icon=":material/model_training:", url_path="train"),
-        st.Page(VIEWS / "compare.py", title=_("Compare two models"), icon=":material/compare:", url_path="compare"),
-        st.Page(VIEWS / "dataset.py", title=_("Data set"), icon=":material/table_view:", url_path="dataset"),
+        st.Page(page_script("tokens"), title=_("Tokens and model"), icon=":material/text_fields:", default=True),
+        st.Page(page_script("lessons"), title=_("Lessons"), icon=":material/school:", url_path="lessons"),
+        st.Page(page_script("embeddings"), title=_("Embeddings and positions"), icon=":material/scatter_plot:", url_path="embeddings"),
+        st.Page(page_script("attention"), title=_("Attention"), icon=":material/visibility:", url_path="attention"),
+        st.Page(page_script("masked"), title=_("Masked-token predictions"), icon=":material/theater_comedy:", url_path="masked"),
+        st.Page(page_script("attributions"), title=_("Attributions"), icon=":material/explore:", url_path="attributions"),
+        st.Page(page_script("train"), title=_("Train a head"), icon=":material/model_training:", url_path="train"),
+        st.Page(page_script("compare"), title=_("Compare two models"), icon=":material/compare:", url_path="compare"),
+        st.Page(page_script("dataset"), title=_("Data set"), icon=":material/table_view:", url_path="dataset"),
     ]
 )
 try:

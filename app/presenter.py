@@ -1,6 +1,6 @@
 """Presenter mode for projectors (?present=1 or the sidebar toggle): one place for its page CSS.
 
-The charts follow it through `app.charts.presenting` (larger fonts, thicker lines, Okabe-Ito colours,
+The charts follow it through `bert_lens.charts.presenting` (larger fonts, thicker lines, Okabe-Ito colours,
 cividis); this module adds the page side: larger text, tables included, tighter margins so a lesson
 step fits 1280x720 without scrolling.
 """

@@ -9,23 +9,18 @@ pages are the same (app/main.py); `make run` uses this file.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import streamlit as st
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 
 def warm_up() -> None:
     """Import what the first page needs, load the default model and run it on the default text."""
     try:
-        from app import charts  # noqa: F401  (plotly)
-        from app.common import DEFAULT_TEXT, get_run
+        from bert_lens import charts  # noqa: F401  (plotly)
+        from bert_lens.common import DEFAULT_TEXT, get_run
         from explain import DEFAULT_MODEL
         from explain.attention import head_math, head_stats, maps, viewer  # noqa: F401  (the Attention page)
         from explain.settings import apply_torch_threads

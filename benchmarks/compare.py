@@ -26,8 +26,9 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.measure import measure as median_ms
 from benchmarks.measure import text_of_length
+from explain.paths import ASSETS
 
-HELDOUT = ROOT / "assets" / "heads" / "minilm-sentiment" / "heldout.jsonl"
+HELDOUT = ASSETS / "heads" / "minilm-sentiment" / "heldout.jsonl"
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
 WORDNET = "MiniLM + WordNet category head (what a definition describes)"
 ONE_TEXT_LIMIT_MS = 300.0

@@ -154,7 +154,7 @@ def bench_ray(bundle, rows_per_second_local: float, quick: bool) -> dict:
     try:
         import ray
     except ImportError:
-        return {"skipped": "ray is not installed (pip install -r requirements-ray.txt)"}
+        return {"skipped": "ray is not installed (pip install -e \".[ray]\")"}
     import tempfile
 
     from explain.dataset.labels import match_labels

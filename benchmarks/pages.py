@@ -12,6 +12,8 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from bert_lens.views import page_file
+
 MAIN = Path(__file__).resolve().parent.parent / "app" / "main.py"
 
 
@@ -31,7 +33,7 @@ class PageTimer:
         self.at = AppTest.from_file(str(MAIN), default_timeout=timeout)
         self.at.query_params["model"] = model
         self.at.run()
-        self.at.switch_page(f"views/{page}.py")
+        self.at.switch_page(page_file(page))
         for key, value in (state or {}).items():
             self.at.session_state[key] = value
         self.at.run()

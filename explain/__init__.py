@@ -6,6 +6,8 @@ The public names below are imported lazily (PEP 562): `import explain` costs not
 
 from __future__ import annotations
 
+__version__ = "0.2.0"
+
 import importlib
 from typing import TYPE_CHECKING
 
@@ -22,9 +24,9 @@ _EXPORTS = {
     "run_model": "explain.run",
     "METHODS": "explain.attribution.methods",
     "Attribution": "explain.attribution.methods",
-    "WordScores": "explain.attribution.methods",
+    "WordScores": "explain.attribution.words",
     "attribute": "explain.attribution.methods",
-    "merge_words": "explain.attribution.methods",
+    "merge_words": "explain.attribution.words",
     "LayerAttribution": "explain.attribution.layers",
     "head_importance": "explain.attribution.layers",
     "layer_attributions": "explain.attribution.layers",
@@ -55,7 +57,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs; never executed
     from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves  # noqa: F401
     from explain.attribution.layers import LayerAttribution, head_importance, layer_attributions  # noqa: F401
-    from explain.attribution.methods import METHODS, Attribution, WordScores, attribute, merge_words  # noqa: F401
+    from explain.attribution.methods import METHODS, Attribution, attribute  # noqa: F401
+    from explain.attribution.words import WordScores, merge_words  # noqa: F401
     from explain.errors import BertLensError, InputError, ModelLoadError  # noqa: F401
     from explain.models.catalog import DEFAULT_MODEL, builtin_models, load_model  # noqa: F401
     from explain.models.checkpoint import ModelBundle, load_checkpoint  # noqa: F401

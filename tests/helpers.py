@@ -15,6 +15,7 @@ from transformers import (
     BertForTokenClassification,
 )
 
+from bert_lens.views import page_file
 from explain import ModelBundle, ModelRun
 from explain.models.checkpoint import prepare_model
 from tests.i18n_scan import untranslated, visible_texts  # noqa: F401  (the zh scanner, for every page's tests)
@@ -97,7 +98,7 @@ def open_app(page: str | None = None, text: str | None = None, pair: str = "", *
         at.query_params[k] = v
     at.run()
     if page:
-        at.switch_page(f"views/{page}.py").run()
+        at.switch_page(page_file(page)).run()
     if text is not None:
         set_text(at, text, pair)
     assert not at.exception, at.exception

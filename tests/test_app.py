@@ -12,6 +12,8 @@ from streamlit.testing.v1 import AppTest
 from explain.models.catalog import SPLADE_MODEL, builtin_models_for
 from tests.helpers import decode_plotly, open_app, set_text
 
+pytestmark = pytest.mark.app  # AppTest: the Streamlit app runs
+
 MLM_MODEL = builtin_models_for("masked-lm")[0]
 
 
@@ -171,7 +173,6 @@ def test_attributions_escape_user_text():
 
 
 def test_train_page_trains_saves_and_explains(tmp_path, monkeypatch):
-    import time
 
     monkeypatch.setenv("BERT_LENS_CACHE", str(tmp_path))
     at = app("train")
@@ -183,9 +184,7 @@ def test_train_page_trains_saves_and_explains(tmp_path, monkeypatch):
     at.text_input(key="train.name").input("AppTest probe").run()
     at.button(key="train.start").click().run()
     job = at.session_state["train.job"]
-    deadline = time.time() + 300
-    while job.running and time.time() < deadline:
-        time.sleep(0.5)
+    job.thread.join(timeout=300)  # the queue starts it at once: no other job is training
     at.run()
     assert not at.exception and job.error is None
     assert at.metric[0].label == "Held-out accuracy"

@@ -17,14 +17,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from bert_lens.common import MAX_INPUT_CHARS
+from bert_lens.views import page_file, page_names
 from explain import BertLensError, i18n
 from explain.dataset.reader import read_labelled_csv
 from explain.models.catalog import SPLADE_MODEL
-from tests.helpers import open_app
+from tests.helpers import MAIN, open_app
 
 CUSTOM = "Other: hub id or local folder…"
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
-TRAIN_PAGE_MAX_ROWS = 2000  # app/views/train.py MAX_ROWS
+TRAIN_PAGE_MAX_ROWS = 2000  # app/views/train/page.py MAX_ROWS
 
 
 @dataclass(frozen=True)
@@ -71,17 +73,54 @@ def model_case(spec_or_setup) -> Callable[[], str]:
     return run
 
 
+def link_case(page: str | None = None, **query) -> Callable[[], str]:
+    """A shared link with exactly these parameters (text and pair too), opened on `page` (default: the first)."""
+
+    def run() -> str:
+        at = AppTest.from_file(MAIN, default_timeout=120)
+        for key, value in {**QUERY, **query}.items():
+            at.query_params[key] = value
+        at.run()
+        if page:
+            at.switch_page(page_file(page)).run()
+        for key in ("text", "pair"):
+            if key in query:
+                assert at.session_state[key] == query[key][:MAX_INPUT_CHARS], "the link's text must be kept"
+        return _messages(at)
+
+    return run
+
+
+OWN_MODEL_PAGES = {"train"}  # trains a head on the offline encoder: the sidebar's model plays no part
+
+
+def every_page_case(**query) -> Callable[[], str]:
+    """The link opened, then every page in turn: none shows a traceback, and each page that reads the
+    sidebar's model shows the first page's message."""
+
+    def run() -> str:
+        at = _page(**query)
+        first = _messages(at)
+        for page in page_names():
+            at.switch_page(page_file(page)).run()
+            shown = _messages(at)
+            assert page in OWN_MODEL_PAGES or (first and first in shown), (page, shown)
+        return first
+
+    return run
+
+
 def csv_case(raw: bytes, **limits) -> Callable[[], str]:
     """The train page shows read_labelled_csv's error (st.error) or notices (st.warning) as they are."""
 
-    def run() -> str:
+    def library_run() -> str:
         try:
             data = read_labelled_csv(raw, **limits)
         except BertLensError as err:
             return str(err)
         return " | ".join(i18n._(n) for n in data.notices) or f"accepted: {len(data.texts)} rows, classes {', '.join(data.classes)}"
 
-    return run
+    return library_run
 
 
 def html_case() -> str:
@@ -203,6 +242,35 @@ CASES = [
     Case("Layer and head out of range in the link",
          lambda: _messages(_page("attention", layer="99", head="-4")), r"asked for layer 99.*showing 5"),
     Case("Layer not a number in the link", lambda: _messages(_page("attention", layer="two")), r"Ignored layer='two'"),
+    # every parameter of a link: over-long, empty, control characters, wrong type
+    Case("5,000-character model name in the link, on every page", every_page_case(model="a" * 5000),
+         r"'a+…a+ \(5,000 characters\)' is neither a folder nor a Hugging Face model id"),
+    Case("5,000-character folder path in the link", link_case(model="/" + "d/" * 2500),
+         r"is neither a folder nor a Hugging Face model id"),
+    Case("300-character hub id in the link", link_case(model="org/" + "m" * 300),
+         r"is neither a folder nor a Hugging Face model id"),
+    Case("Empty model in the link", link_case(model=""), r"Type a Hugging Face hub id or the path"),
+    Case("Control character in the model name in the link", link_case(model="bert\x00base\nuncased"),
+         r"'bert\\x00base\\nuncased' is neither a folder"),
+    Case("Hub id with a trailing newline in the link", link_case(model="bert-base-uncased\n"),
+         r"'bert-base-uncased' is not in the local Hugging Face cache"),
+    Case("25,000-character text in the link", link_case(text="word " * 5000), r"keeps the first 20,000"),
+    Case("Empty text in the link", link_case(text=""), r"The text is empty"),
+    Case("Control characters as the link's text", link_case(text="\x00\x01\x02\x7f"), r"Nothing is left of this text"),
+    Case("Layer of 5,000 digits in the link", link_case("attention", layer="9" * 5000),
+         r"Ignored layer='9+…9+ \(5,000 characters\)' from the link: not a number"),
+    Case("Empty head in the link", link_case("attention", head=""), r"Ignored head='' from the link"),
+    Case("Head as a fraction in the link", link_case("attention", head="1.5"), r"Ignored head='1.5'"),
+    Case("Control character as the layer in the link", link_case("attention", layer="2\x00"),
+         r"Ignored layer='2\\x00'"),
+    Case("Lesson step not a number in the link", link_case("lessons", step="three"), r"Ignored step='three'"),
+    Case("Lesson step out of range in the link", link_case("lessons", step="99"), r"asked for step 99.*showing 9"),
+    Case("5,000-character target class in the link", link_case("attributions", model=SENTIMENT, target="x" * 5000),
+         r"Ignored target='x+…x+ \(5,000 characters\)'"),
+    Case("5,000-character model B in the link", link_case("compare", model_b="b" * 5000),
+         r"'b+…b+ \(5,000 characters\)' is neither a folder"),
+    Case("5,000-character language in the link", link_case(lang="zh" + "x" * 5000, text="Hi."), r"^$"),
+    Case("Presenter mode with a wrong value in the link", link_case(present="maybe", text="Hi."), r"^$"),
     Case("CSV with one class", csv_case(_csv([(f"t{i}", "same") for i in range(30)])), r"at least 2 different labels"),
     Case("CSV with 100,000 rows", csv_case(_csv([(f"text {i}", "ab"[i % 2]) for i in range(100_000)]),
                                             max_rows=TRAIN_PAGE_MAX_ROWS), r"random sample of 2,000"),
@@ -219,7 +287,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def params(cases: list[Case]) -> list:
+    """The cases as pytest parameters; those that run the app (AppTest) are marked `app`."""
+    return [pytest.param(c, id=c.name, marks=() if c.run.__name__ == "library_run" else pytest.mark.app) for c in cases]
+
+
+@pytest.mark.parametrize("case", params(CASES))
 def test_bad_input_gets_a_clear_message(case: Case, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     message = case.run()
@@ -228,7 +301,7 @@ def test_bad_input_gets_a_clear_message(case: Case, monkeypatch):
 
 
 def test_catalogue_is_long_enough():
-    assert len(CASES) >= 25
+    assert len(CASES) >= 54
 
 
 if __name__ == "__main__":  # print the README table

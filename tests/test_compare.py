@@ -352,11 +352,11 @@ def test_comparisons_leave_shared_models_untouched_and_threads_match_serial(toke
         data = [pool.submit(compare_dataset, a, b, TEXTS) for _i in range(2)]
         attributions = [pool.submit(compare_attributions, a, b, TEXTS[1], method="deeplift") for _i in range(2)]
         for f in texts:
-            np.testing.assert_allclose(f.result().js, serial_text.js, atol=1e-7)
+            np.testing.assert_allclose(f.result().js, serial_text.js, atol=1e-5)
         for f in data:
-            np.testing.assert_allclose(f.result().js_rows, serial_data.js_rows, atol=1e-7)
-            np.testing.assert_allclose(f.result().cka_matrix, serial_data.cka_matrix, atol=1e-7)
-        np.testing.assert_allclose(attributions[0].result().a.scores, attributions[1].result().a.scores, atol=1e-7)
+            np.testing.assert_allclose(f.result().js_rows, serial_data.js_rows, atol=1e-5)
+            np.testing.assert_allclose(f.result().cka_matrix, serial_data.cka_matrix, atol=1e-5)
+        np.testing.assert_allclose(attributions[0].result().a.scores, attributions[1].result().a.scores, atol=1e-5)
     assert (hook_snapshot(a.model), hook_snapshot(b.model)) == before  # DeepLift hooked private copies only
     for bundle in (a, b):
         assert not bundle.model.training and not any(p.requires_grad for p in bundle.model.parameters())

@@ -13,6 +13,8 @@ from transformers import BertConfig, BertForSequenceClassification
 from explain import DEFAULT_MODEL, load_model, run_model
 from tests.helpers import MAIN, decode_plotly, open_app, tiny_config
 
+pytestmark = pytest.mark.app  # AppTest: the Streamlit app runs
+
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
 TEXT = "A gripping, wonderful and beautifully shot film, though the ending drags."
 

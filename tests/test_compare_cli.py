@@ -33,6 +33,7 @@ def cli_run(tmp_path_factory):
     return code, out, stdout.getvalue(), stderr.getvalue()
 
 
+@pytest.mark.slow
 def test_cli_on_the_held_out_reviews_writes_json_csv_and_an_offline_report(cli_run):
     code, out, stdout, stderr = cli_run
     assert code == 0, stderr
@@ -65,6 +66,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
                                                        "PYTHONPATH": str(ROOT)})
 
 
+@pytest.mark.slow
 def test_cli_bad_input_exits_2_with_one_line(tmp_path):
     missing = run_cli("--model", SENTIMENT, "--base", DEFAULT, "--data", "/no/such/file.csv", "--out", str(tmp_path))
     assert missing.returncode == 2

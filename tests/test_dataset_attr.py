@@ -40,7 +40,7 @@ def test_ig_default_is_adaptive_and_complete(sentiment):
     # the same steps through Captum's IntegratedGradients (the fixed-steps path) give the same scores
     fixed = attribute(sentiment, TEXT, method="ig", n_steps=a.n_steps)
     assert fixed.n_steps == a.n_steps and fixed.options["n_steps"] == a.n_steps
-    np.testing.assert_allclose(a.scores, fixed.scores, atol=1e-6)
+    np.testing.assert_allclose(a.scores, fixed.scores, atol=1e-5)
     if a.n_steps > 4:  # half as many steps did not meet the 1 % condition, or it would have stopped there
         half = attribute(sentiment, TEXT, method="ig", n_steps=a.n_steps // 2)
         assert abs(half.delta) >= 0.01 * abs(gap)
@@ -52,7 +52,7 @@ def test_adaptive_ig_equals_a_direct_captum_call(clf_two):
     ig = IntegratedGradients(prep.score_embeddings, multiply_by_inputs=True)
     ref = ig.attribute(prep.embeddings, baselines=prep.baseline_embeddings("pad"), n_steps=a.n_steps,
                        method="gausslegendre")
-    np.testing.assert_allclose(a.scores, ref[0].sum(-1).double().numpy(), atol=1e-6)
+    np.testing.assert_allclose(a.scores, ref[0].sum(-1).double().numpy(), atol=1e-5)
 
 
 @pytest.fixture(scope="module")
@@ -72,14 +72,15 @@ def test_rows_batched_with_padding_equal_one_row_attribute(tokenizer, family, me
     for i, (text, pair) in enumerate(zip(TEXTS, PAIRS)):
         one = attribute(bundle, text, pair, method=method, target=int(da.targets[i]), **options)
         assert da.tokens[i] == one.tokens
-        np.testing.assert_allclose(da.scores[i], one.scores, atol=2e-6)
-        assert da.f_x[i] == pytest.approx(one.target_score, abs=1e-6)
+        np.testing.assert_allclose(da.scores[i], one.scores, atol=1e-5)
+        assert da.f_x[i] == pytest.approx(one.target_score, abs=1e-5)
         if method == "ig":
             assert da.steps[i] == 8 and da.delta[i] == pytest.approx(one.delta, abs=2e-6)
         w = merge_words(one)
         assert da.words[i].words == w.words
 
 
+@pytest.mark.slow
 def test_dataset_ig_is_complete_for_every_row(sentiment):
     rows = read_rows(HEADS_DIR / "minilm-sentiment" / "heldout.jsonl").subset(range(0, 300, 20))
     calls = []
@@ -92,7 +93,7 @@ def test_dataset_ig_is_complete_for_every_row(sentiment):
     # at the steps each row used, one-row IG (Captum) gives the same scores
     for i in (0, 7, 14):
         one = attribute(sentiment, rows.texts[i], method="ig", n_steps=int(da.steps[i]), target=int(da.targets[i]))
-        np.testing.assert_allclose(da.scores[i], one.scores, atol=1e-6)
+        np.testing.assert_allclose(da.scores[i], one.scores, atol=1e-5)
     # every row pays its rounds: from its group's start, doubling, to its own count
     assert da.evaluations >= da.steps.sum()
     summary = word_summary(da, da.targets)

@@ -73,8 +73,8 @@ def test_importance_is_the_gate_gradient_of_each_rows_loss(tokenizer):
         set_gates(gates)
         loss = torch.nn.functional.cross_entropy(twin(**inputs).logits, y, reduction="sum")
         (direct,) = torch.autograd.grad(loss, gates)
-    np.testing.assert_allclose(imp.per_row, direct.double().numpy(), atol=1e-6)
-    np.testing.assert_allclose(imp.raw, np.abs(direct.double().numpy()).mean(0), atol=1e-6)
+    np.testing.assert_allclose(imp.per_row, direct.double().numpy(), atol=1e-5)
+    np.testing.assert_allclose(imp.raw, np.abs(direct.double().numpy()).mean(0), atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(imp.normalized, axis=1), 1.0, atol=1e-12)
     assert imp.order().shape == (bundle.num_layers * bundle.num_heads, 2)
     first = imp.order()[0]

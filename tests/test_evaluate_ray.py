@@ -11,11 +11,11 @@ import pytest
 from explain.cli import main
 from explain.models.heads import HEADS_DIR
 
-ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+ray = pytest.importorskip("ray", reason='Ray is optional: pip install -e ".[ray]"')
 
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
 HELDOUT = HEADS_DIR / "minilm-sentiment" / "heldout.jsonl"
-pytestmark = pytest.mark.slow  # a local Ray and two model actors: ~30 s on a quiet 2-core machine
+pytestmark = [pytest.mark.ray, pytest.mark.slow]  # a local Ray and two model actors: ~30 s on a quiet 2-core machine
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_ray_results_equal_local_results_on_the_heldout_sample(local_ray, tmp_pa
     m_ray = json.loads((tmp_path / "ray" / "metrics.json").read_text())
     assert m_ray["accuracy"] == m_local["accuracy"] == pytest.approx(0.85)
     assert m_ray["confusion"] == m_local["confusion"] and m_ray["engine"] == "ray"
-    assert m_ray["ece"] == pytest.approx(m_local["ece"], abs=1e-6)
+    assert m_ray["ece"] == pytest.approx(m_local["ece"], abs=1e-5)
     assert (tmp_path / "ray" / "report.html").stat().st_size > 1_000_000  # plotly.js inlined
 
 

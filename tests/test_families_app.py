@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from bert_lens.views import page_file
 from tests.families import FAMILY_HEADS
 from tests.helpers import decode_plotly, open_app, set_text
 
-pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks:UserWarning")
+pytestmark = [pytest.mark.app, pytest.mark.filterwarnings("ignore:Setting forward, backward hooks:UserWarning")]
 
 TEXT = "The animal was too tired to cross the street."  # short: the pages' work, flow included, stays small
 PAIR = "It slept."
@@ -32,7 +33,7 @@ def ok(at: AppTest, where: str) -> AppTest:
 
 
 def go(at: AppTest, page: str) -> AppTest:
-    at.switch_page(f"views/{page}.py").run()
+    at.switch_page(page_file(page)).run()
     return ok(at, page)
 
 

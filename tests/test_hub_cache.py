@@ -106,6 +106,7 @@ def test_prefetch_with_an_unreachable_hub_says_it_needs_a_network(monkeypatch, c
     _prefetch_message(capsys)
 
 
+@pytest.mark.app
 def test_sidebar_offers_cached_models_and_runs_them_offline(cache, monkeypatch):
     from tests.helpers import open_app
 

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
 
+from bert_lens.views import page_names
 from explain import load_model, run_model
 from explain.i18n import get_language, language
 from explain.models.catalog import NER_MODEL, SPLADE_MODEL, builtin_models
 from tests import test_bad_inputs as bad
 from tests.helpers import open_app, set_text
 from tests.i18n_scan import ALLOWED, ALLOWED_PHRASES, english_words, untranslated
+
+pytestmark = pytest.mark.app  # AppTest: the Streamlit app runs
 
 TEXT = "The quick brown fox jumps over the lazy dog because it was bored."
 PAIR = "Then it slept."
@@ -126,9 +128,7 @@ def test_train_page_in_chinese(tmp_path, monkeypatch):
     _check(at, "train: sample", _allowed(at, TEXT, PAIR), found)
     at.button(key="train.start").click().run()
     job = at.session_state["train.job"]
-    deadline = time.time() + 300
-    while job.running and time.time() < deadline:
-        time.sleep(0.5)
+    job.thread.join(timeout=300)  # the queue starts it at once: no other job is training
     at.run()
     assert job.error is None, job.error
     _check(at, "train: trained", _allowed(at, TEXT, PAIR), found)
@@ -164,7 +164,7 @@ def test_compare_data_set_mode_in_chinese(tmp_path, tokenizer):
     assert not found, _report(found)
 
 
-PAGES = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "app" / "views").glob("*.py"))
+PAGES = page_names()
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -209,12 +209,13 @@ BAD_INPUT_WORDS = {
     "CSV missing the label column": ["review", "stars"],
     "CSV with a tiny class": ["rare"],
     "Encoder without classifier on the Attributions page": ["rotten", "fresh"],  # the sentiment head's classes
+    "5,000-character target class in the link": ["rotten", "fresh"],
 }
 
 
 # ---- the bad-input catalogue (tests/test_bad_inputs.py), in Chinese ----------------------------------------------
 
-@pytest.mark.parametrize("case", bad.CASES, ids=[c.name for c in bad.CASES])
+@pytest.mark.parametrize("case", bad.params(bad.CASES))
 def test_bad_input_gets_a_chinese_message(case, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(bad, "QUERY", {"lang": "zh"})

@@ -8,12 +8,14 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.fallback import SENTIMENT_MODEL
-from app.lessons.state import CHINESE, EXAMPLES, NUM_STEPS
+from bert_lens.fallback import SENTIMENT_MODEL
+from bert_lens.views.lessons.state import CHINESE, EXAMPLES, NUM_STEPS
 from explain import load_model, run_model
 from explain.mlm_pretraining import draw_masking
 from explain.models.catalog import NER_MODEL, builtin_models_for
 from tests.helpers import open_app, set_text
+
+pytestmark = pytest.mark.app  # AppTest: the Streamlit app runs
 
 MLM_MODEL = builtin_models_for("masked-lm")[0]
 

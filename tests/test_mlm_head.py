@@ -81,6 +81,7 @@ def test_loads_with_the_shipped_weights_in_place(head, card):
     assert decoder.weight.data_ptr() == head.model.bert.embeddings.word_embeddings.weight.data_ptr()
 
 
+@pytest.mark.slow
 def test_beats_unigram_baseline_on_heldout_sentences(head, heldout, card):
     logits, gold = heldout
     top5 = logits.topk(5, -1).indices
@@ -104,7 +105,7 @@ def test_beats_unigram_baseline_on_heldout_sentences(head, heldout, card):
 def test_card_numbers_on_the_test_articles_are_reproduced(head, card):
     """Rebuild the card's 8,975 masked test tokens from the packages (gensim, Debian wordnet-base) with the
     training scripts' seeded pipeline and score the shipped model on them: the card's numbers come back."""
-    pytest.importorskip("gensim", reason="needs requirements-train.txt")
+    pytest.importorskip("gensim", reason='needs the train extra: pip install -e ".[train]"')
     if not Path("/usr/share/wordnet/data.noun").exists():
         pytest.skip("needs the Debian package wordnet-base")
     import sys

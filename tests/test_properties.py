@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.common import MAX_INPUT_CHARS
+from bert_lens.common import MAX_INPUT_CHARS
+from bert_lens.views import page_file
 from explain import BertLensError, run_model
 from explain.attention.maps import head_map, rollout
 from explain.attribution.methods import attribute
@@ -157,6 +158,7 @@ def app_session(family_checkpoints):
     return open_app("masked", model=str(family_checkpoints["bert-mlm"].folder))
 
 
+@pytest.mark.app
 @settings(max_examples=FEW, suppress_health_check=FIXTURES)
 @given(text=any_text, text_pair=pair)
 def test_app_pages_never_show_a_traceback_and_keep_the_text(app_session, text, text_pair):
@@ -165,7 +167,7 @@ def test_app_pages_never_show_a_traceback_and_keep_the_text(app_session, text, t
     at.sidebar.text_area(key="text").input(text)
     at.sidebar.text_area(key="pair").input(text_pair)
     for page in ("masked", "attention", "tokens"):
-        at.switch_page(f"views/{page}.py").run()
+        at.switch_page(page_file(page)).run()
         assert not at.exception, (page, at.exception)
         assert at.session_state["text"] == text and at.session_state["pair"] == text_pair
 
@@ -177,6 +179,7 @@ model_value = st.one_of(
 )
 
 
+@pytest.mark.app
 @settings(max_examples=FEW, suppress_health_check=FIXTURES)
 @given(model=model_value, layer=link_value, head=link_value, text=st.text(max_size=200))
 def test_any_shared_link_gets_a_page_not_a_traceback(model, layer, head, text):
@@ -197,7 +200,7 @@ def open_app_quietly(page: str, **query):
         at.query_params[k] = v
     at.run()
     if not at.exception:
-        at.switch_page(f"views/{page}.py").run()
+        at.switch_page(page_file(page)).run()
     return at
 
 

@@ -16,15 +16,9 @@ from safetensors import safe_open
 from explain.dataset.reader import read_labelled_csv
 from explain.errors import InputError
 from explain.models.heads import HEADS_DIR, load_head
-from explain.training.trainer import (
-    TrainConfig,
-    evaluate_head,
-    head_bundle,
-    read_heldout,
-    save_head,
-    split_holdout,
-    train_head,
-)
+from explain.training.heldout import evaluate_head, read_heldout, split_holdout
+from explain.training.shipping import head_bundle, save_head
+from explain.training.trainer import TrainConfig, train_head
 
 GOOD = ["great", "wonderful", "superb", "lovely", "fine", "excellent"]
 BAD = ["awful", "terrible", "bad", "poor", "dreadful", "boring"]
@@ -238,6 +232,7 @@ SHIPPED = sorted(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("folder", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_shipped_head_reproduces_its_card(folder):
     bundle = load_head(folder)

@@ -3,8 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from app import charts
-from app.common import figure_config, get_bundle, get_run, int_param, run_or_stop
+from bert_lens import charts
+from bert_lens.common import figure_config, get_bundle, get_run, int_param, run_or_stop
 from explain import InputError
 from explain.attention.bertviz_offline import bertviz_html
 from explain.attention.head_math import head_arithmetic, head_weights

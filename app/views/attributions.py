@@ -4,14 +4,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import charts
-from app.common import figure_config, get_bundle, load_or_stop, run_or_stop
-from app.fallback import SENTIMENT_MODEL, model_or_default
-from app.render import colored_tokens
+from bert_lens import charts
+from bert_lens.common import figure_config, get_bundle, load_or_stop, run_or_stop
+from bert_lens.fallback import SENTIMENT_MODEL, model_or_default
+from bert_lens.render import colored_tokens
 from explain import BertLensError
 from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves
-from explain.attribution.methods import METHODS, attribute, head_importance, layer_attributions, merge_words
+from explain.attribution.methods import METHODS, attribute, head_importance, layer_attributions
+from explain.attribution.words import merge_words
 from explain.i18n import N_, _, keep_language
+from explain.local_files import shown
 from explain.models.catalog import builtin_models_for
 from explain.settings import allowed_options, current_settings
 
@@ -75,8 +77,8 @@ def target_from_link(labels) -> None:
             st.session_state["attr.target"] = list(labels).index(wanted)
     elif st.session_state.get("attr.bad_target") != wanted:
         st.session_state["attr.bad_target"] = wanted
-        st.toast(_("Ignored target={target!r} from the link: {model} has no such label.").format(
-            target=wanted, model=bundle.name))
+        st.toast(_("Ignored target='{target}' from the link: {model} has no such label.").format(
+            target=shown(wanted), model=_(bundle.name)))
 
 
 # --- What the model predicts, and what to explain ---------------------------------------------

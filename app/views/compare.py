@@ -6,8 +6,8 @@ import re
 import pandas as pd
 import streamlit as st
 
-from app.common import CUSTOM, get_bundle, get_run, int_param, load_or_stop, run_or_stop
-from app.render import colored_tokens
+from bert_lens.common import CUSTOM, get_bundle, get_run, int_param, load_or_stop, run_or_stop
+from bert_lens.render import colored_tokens
 from explain import DEFAULT_MODEL, BertLensError, builtin_models
 from explain.compare import export, figures
 from explain.compare.compat import check_compatible

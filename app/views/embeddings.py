@@ -3,8 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from app import charts
-from app.common import figure_config, run_or_stop
+from bert_lens import charts
+from bert_lens.common import figure_config, run_or_stop
 from explain.embeddings import embedding_parts, mean_similarity_by_layer, token_similarity, token_trajectories
 from explain.i18n import N_, _, keep_language
 from explain.positions import (

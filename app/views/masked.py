@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import charts
-from app.common import figure_config, get_bundle, get_run, load_or_stop, run_or_stop
-from app.fallback import model_or_default
-from app.render import colored_tokens
+from bert_lens import charts
+from bert_lens.common import figure_config, get_bundle, get_run, load_or_stop, run_or_stop
+from bert_lens.fallback import model_or_default
+from bert_lens.render import colored_tokens
 from explain import BertLensError
 from explain.i18n import N_, _, keep_language
 from explain.mlm import fill_mask, layer_lens, mask_positions, next_sentence_probability, pseudo_log_likelihood

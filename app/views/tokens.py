@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from app.common import run_or_stop
-from app.render import token_chips
+from bert_lens.common import run_or_stop
+from bert_lens.render import token_chips
 from explain.i18n import _, ngettext
 from explain.models.checkpoint import TASK_NAMES
 

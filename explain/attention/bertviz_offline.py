@@ -15,16 +15,16 @@ import html as html_lib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from explain.attention.payload import _ranges, fit_budget, shown_attention, token_positions
 from explain.errors import InputError
 from explain.i18n import _, get_language
+from explain.paths import ASSETS
 from explain.run import ModelRun
 
-VENDOR_DIR = Path(__file__).resolve().parents[2] / "assets" / "js" / "vendor"
+VENDOR_DIR = ASSETS / "js" / "vendor"
 VENDOR_FILES = ("jquery-2.2.4.min.js", "d3-5.7.0.min.js", "require-2.3.6.js")  # inlined in this order
 # Measured in Chromium (2 cores): the model view draws one SVG line per weight, ~115k lines in 2.7 s;
 # the head view one line per weight of the layer shown, 196k lines (12 heads x 128 tokens) in 4.2 s.

@@ -14,14 +14,14 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from numbers import Integral
-from pathlib import Path
 
 from explain.attention.payload import encode_attention, fit_budget, shown_attention, token_positions
 from explain.errors import InputError
 from explain.i18n import _, get_language
+from explain.paths import ASSETS
 from explain.run import ModelRun
 
-VIEWER_JS = Path(__file__).resolve().parents[2] / "assets" / "js" / "attention_viewer.js"
+VIEWER_JS = ASSETS / "js" / "attention_viewer.js"
 DEFAULT_MAX_WEIGHTS = 10_000_000  # fits 12 x 12 heads at 256 tokens (9.4 M); about 13 MB of page
 THEMES = ("auto", "light", "dark")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from explain.errors import InputError
 from explain.i18n import _
+from explain.local_files import output_folder
 
 DEFAULT_TEXT = "The animal didn't cross the street because it was too tired."
 
@@ -59,9 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from explain.compare.text import CLASSIFICATION_TASKS, compare_attributions, compare_text
     from explain.models.catalog import load_model
 
-    out = Path(args.out).expanduser()
-    if out.exists() and not out.is_dir():
-        raise InputError(_("--out '{path}' is a file; give a folder.").format(path=out))
+    out = output_folder(args.out)
     if args.max_rows < 1:
         raise InputError(_("--max-rows must be at least 1."))
     rows = read_rows(args.data, max_rows=args.max_rows) if args.data else None  # bad files fail before loading
@@ -72,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     compat = check_compatible(a, b)
     for note in compat.notes:
         _say(_(note))
-    out.mkdir(parents=True, exist_ok=True)
+    output_folder(out, create=True)
     written, sections = [], []
     text = args.text if args.text is not None else (None if rows else DEFAULT_TEXT)
     if text is not None:

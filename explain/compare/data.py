@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from explain.errors import InputError, ModelLoadError
 from explain.i18n import _
+from explain.local_files import existing_file
 
 MAX_ROWS = 2000
 MAX_BYTES = 5_000_000
@@ -62,9 +63,7 @@ def read_rows(source: bytes | str | Path | BinaryIO, name: str = "", max_rows: i
 
 def _raw(source, name: str) -> tuple[bytes, str]:
     if isinstance(source, (str, Path)):
-        path = Path(source).expanduser()
-        if not path.is_file():
-            raise InputError(_("No file at '{path}'.").format(path=path))
+        path = existing_file(source)
         with open(path, "rb") as f:
             raw = f.read(MAX_BYTES + 1)
         return raw, name or path.name

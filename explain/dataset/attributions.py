@@ -31,7 +31,8 @@ import torch
 
 from explain.attribution.adaptive import START_STEPS, IGInput, Scorer, integrated_gradients_rows
 from explain.attribution.core import SCORE_KINDS, check_option
-from explain.attribution.methods import METHODS, WordScores, attribute, merge_words, method_spec
+from explain.attribution.methods import METHODS, attribute, method_spec
+from explain.attribution.words import WordScores, merge_words
 from explain.dataset.batching import encode_rows, length_batches
 from explain.dataset.evaluate import Evaluation, check_classifier, evaluate
 from explain.dataset.labels import LabelMatch

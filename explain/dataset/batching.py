@@ -16,12 +16,17 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from explain.i18n import ngettext
 from explain.models.checkpoint import ModelBundle
 from explain.run import MAX_TEXT_CHARS
+
+if TYPE_CHECKING:
+    from explain.dataset.reader import Rows
 
 MAX_ROWS = 32  # rows per batch: 32 rows of ~26 tokens ran 10 % faster per CPU-second than 64 here
 MAX_POSITIONS = 8192
@@ -184,3 +189,29 @@ def pad_batch(bundle: ModelBundle, encoded: EncodedRows, index: Sequence[int] | 
     if bundle.arch.has_token_types:
         inputs["token_type_ids"] = types
     return inputs
+
+
+def length_notices(rows: Rows, enc) -> tuple[str, ...]:
+    """Notices about rows cut at the token limit and rows with no word token."""
+    notices = []
+    cut = np.flatnonzero(enc.truncated)
+    if len(cut):
+        notices.append(
+            ngettext("{n} row is longer than {limit} tokens and was cut there (as on the other pages); line {lines}.",
+                     "{n} rows are longer than {limit} tokens and were cut there (as on the other pages); lines "
+                     "{lines}.", len(cut)).format(n=len(cut), limit=enc.max_tokens, lines=_first_lines(rows, cut))
+        )
+    empty = np.flatnonzero(enc.empty)
+    if len(empty):
+        notices.append(
+            ngettext("{n} row has no word token left after tokenization (line {lines}); its prediction comes from "
+                     "the special tokens alone.",
+                     "{n} rows have no word token left after tokenization (lines {lines}); their predictions come "
+                     "from the special tokens alone.", len(empty)).format(n=len(empty), lines=_first_lines(rows, empty))
+        )
+    return tuple(notices)
+
+
+def _first_lines(rows: Rows, index: np.ndarray) -> str:
+    shown = ", ".join(str(rows.lines[i]) for i in index[:5])
+    return shown + (", ..." if len(index) > 5 else "")

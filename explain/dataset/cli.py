@@ -18,6 +18,7 @@ from pathlib import Path
 
 from explain.errors import InputError
 from explain.i18n import _
+from explain.local_files import output_folder
 
 EXPLAIN_ROWS = 300
 
@@ -103,9 +104,7 @@ class _Lines:
 
 
 def _check_args(args: argparse.Namespace) -> Path:
-    out = Path(args.out).expanduser()
-    if out.exists() and not out.is_dir():
-        raise InputError(_("--out '{path}' is a file; give a folder.").format(path=out))
+    out = output_folder(args.out)
     for name in ("max_rows", "ray_actors", "ray_batch_rows", "max_tokens"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -158,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     match = _match(summary, bundle, label_map)
     for line in match.describe():
         _say(_("Labels: {line}").format(line=line))
-    out.mkdir(parents=True, exist_ok=True)
+    output_folder(out, create=True)
     started = time.perf_counter()
     if args.engine == "ray":
         from explain.dataset.ray_engine import evaluate_file_ray

@@ -27,13 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explain.dataset.batching import MAX_POSITIONS, MAX_ROWS, encode_rows, length_batches, pad_batch
-from explain.dataset.labels import LabelMatch, match_labels
+from explain.dataset.batching import MAX_POSITIONS, MAX_ROWS, encode_rows, length_batches, length_notices, pad_batch
+from explain.dataset.labels import LabelMatch, resolve_match
 from explain.dataset.metrics import ClassificationMetrics, classification_metrics
 from explain.dataset.progress import Progress, Tracker
 from explain.dataset.reader import Rows
+from explain.dataset.tagging import evaluate_tagging
 from explain.errors import InputError
-from explain.i18n import _, ngettext
+from explain.i18n import _
 from explain.models.arch import classifier_features, head_input_name
 from explain.models.checkpoint import TASK_NAMES, ModelBundle
 from explain.run import _frozen
@@ -142,8 +143,6 @@ def evaluate(
         Cancelled: `cancel` was set.
     """
     if bundle.task == "token-classification":
-        from explain.dataset.tagging import evaluate_tagging
-
         return evaluate_tagging(bundle, rows, label_map=label_map, match=match, max_tokens=max_tokens,
                                 batch_rows=batch_rows, max_positions=max_positions, progress=progress,
                                 cancel=cancel, seed=seed)
@@ -207,42 +206,6 @@ def check_classifier(bundle: ModelBundle) -> None:
         )
 
 
-def resolve_match(
-    labels: Sequence[str], bundle: ModelBundle, label_map: Mapping | None, match: LabelMatch | None
-) -> LabelMatch:
-    """`match` checked against these labels, or a new match of `labels` to the bundle's classes."""
-    if match is None:
-        return match_labels(labels, bundle.labels, label_map)
-    if tuple(match.model_labels) != tuple(bundle.labels):
-        raise InputError(_("This label match was made for another model's labels."))
-    missing = [l for l in dict.fromkeys(labels) if l not in match.index]
-    if missing:
-        known = {k: bundle.labels[v] for k, v in match.index.items()}
-        return match_labels(labels, bundle.labels, {**known, **(label_map or {})})
-    return match
-
-
-def length_notices(rows: Rows, enc) -> tuple[str, ...]:
-    """Notices about rows cut at the token limit and rows with no word token."""
-    notices = []
-    cut = np.flatnonzero(enc.truncated)
-    if len(cut):
-        notices.append(
-            ngettext("{n} row is longer than {limit} tokens and was cut there (as on the other pages); line {lines}.",
-                     "{n} rows are longer than {limit} tokens and were cut there (as on the other pages); lines "
-                     "{lines}.", len(cut)).format(n=len(cut), limit=enc.max_tokens, lines=_first_lines(rows, cut))
-        )
-    empty = np.flatnonzero(enc.empty)
-    if len(empty):
-        notices.append(
-            ngettext("{n} row has no word token left after tokenization (line {lines}); its prediction comes from "
-                     "the special tokens alone.",
-                     "{n} rows have no word token left after tokenization (lines {lines}); their predictions come "
-                     "from the special tokens alone.", len(empty)).format(n=len(empty), lines=_first_lines(rows, empty))
-        )
-    return tuple(notices)
-
-
 def concat_evaluations(parts: Sequence[Evaluation]) -> Evaluation:
     """One Evaluation of consecutive parts (e.g. streamed chunks) of the same model; metrics recomputed."""
     if not parts:
@@ -268,7 +231,3 @@ def concat_evaluations(parts: Sequence[Evaluation]) -> Evaluation:
         seconds=sum(p.seconds for p in parts), notices=tuple(dict.fromkeys(n for p in parts for n in p.notices)),
     )
 
-
-def _first_lines(rows: Rows, index: np.ndarray) -> str:
-    shown = ", ".join(str(rows.lines[i]) for i in index[:5])
-    return shown + (", ..." if len(index) > 5 else "")

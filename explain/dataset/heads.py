@@ -29,8 +29,8 @@ import torch
 
 from explain.attribution.layers import gated_heads
 from explain.dataset.batching import MAX_POSITIONS, MAX_ROWS, encode_rows, length_batches, pad_batch
-from explain.dataset.evaluate import check_classifier, resolve_match
-from explain.dataset.labels import LabelMatch
+from explain.dataset.evaluate import check_classifier
+from explain.dataset.labels import LabelMatch, resolve_match
 from explain.dataset.progress import Progress, Tracker
 from explain.dataset.reader import Rows
 from explain.errors import InputError

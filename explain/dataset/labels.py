@@ -15,11 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from explain.errors import InputError
 from explain.i18n import N_, _
+
+if TYPE_CHECKING:
+    from explain.models.checkpoint import ModelBundle
 
 HOW = MappingProxyType({"map": N_("label map"), "name": N_("name"), "case": N_("name, ignoring case"), "id": N_("class id")})
 
@@ -145,3 +149,18 @@ def _mismatch_message(unknown: list[str], model_labels: tuple[str, ...]) -> str:
         "(or their class ids 0 to {last}). Map each data label to one of them with a label map "
         "(data label -> model label), e.g. {example}."
     ).format(unknown=shown, labels=", ".join(model_labels[:20]), last=len(model_labels) - 1, example=example)
+
+
+def resolve_match(
+    labels: Sequence[str], bundle: ModelBundle, label_map: Mapping | None, match: LabelMatch | None
+) -> LabelMatch:
+    """`match` checked against these labels, or a new match of `labels` to the bundle's classes."""
+    if match is None:
+        return match_labels(labels, bundle.labels, label_map)
+    if tuple(match.model_labels) != tuple(bundle.labels):
+        raise InputError(_("This label match was made for another model's labels."))
+    missing = [l for l in dict.fromkeys(labels) if l not in match.index]
+    if missing:
+        known = {k: bundle.labels[v] for k, v in match.index.items()}
+        return match_labels(labels, bundle.labels, {**known, **(label_map or {})})
+    return match

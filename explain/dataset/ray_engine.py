@@ -33,7 +33,7 @@ def require_ray():
         import ray
         import ray.data
     except ImportError:
-        raise InputError(_("--engine ray needs Ray, which is optional: pip install -r requirements-ray.txt "
+        raise InputError(_("--engine ray needs Ray, which is optional: pip install \"bert-lens[ray]\" "
                            "(or run with --engine local).")) from None
     return ray
 

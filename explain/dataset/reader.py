@@ -30,6 +30,7 @@ import numpy as np
 from explain.dataset.parse import Record, decoded_lines, detect_format, empty_file, records
 from explain.errors import InputError
 from explain.i18n import N_, _, deferred, ngettext
+from explain.local_files import existing_file
 
 MAX_BYTES = 5_000_000  # an upload read whole (Streamlit's own upload limit is also 5 MB by default)
 CHUNK_ROWS = 1000
@@ -259,10 +260,7 @@ def _raise_problems(n: int, fmt: str, empty: list[int], n_empty: int, unlabelled
 
 
 def _check_path(path: str | Path) -> Path:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(_("No file at '{path}'.").format(path=path))
-    return path
+    return existing_file(path)
 
 
 def _format_of(path: Path) -> str:

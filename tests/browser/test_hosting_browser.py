@@ -1,51 +1,26 @@
-"""BERT Lens hosted for a class, in Chromium: started the way `make run` starts it (app/serve.py, which
-loads the default model while the browser connects), with BERT_LENS_HOSTED=1."""
+"""BERT Lens hosted for a class, in Chromium: started as the README's hosting recipe says, `bert-lens serve
+--hosted --settings class.toml` from the installed wheel (app/serve.py, which loads the default model while
+the browser connects)."""
 
 from __future__ import annotations
-
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ROOT
 from tests.browser.test_app_browser import choose_view, open_page, type_text
+from tests.wheel_install import serving
 
-pytestmark = pytest.mark.browser
+pytestmark = pytest.mark.slow  # the wheel's virtual environment (shared with test_package_browser.py)
 
 
 @pytest.fixture(scope="module")
-def hosted_url(tmp_path_factory):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tmp_path_factory.mktemp("hosted") / "server.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "BERT_LENS_HOSTED": "1",
-           "BERT_LENS_MAX_PLL_TOKENS": "12"}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app/serve.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            proc.kill()
-            pytest.fail(f"Streamlit did not start: {log.read_text()[-2000:]}")
+def hosted_url(installed_bin, tmp_path_factory):
+    """`bert-lens serve --hosted --settings class.toml` from the installed wheel, in a folder of its own."""
+    folder = tmp_path_factory.mktemp("hosted")
+    (folder / "class.toml").write_text("[bert_lens]\nmax_pll_tokens = 12\n")
+    command = [str(installed_bin / "bert-lens"), "serve", "--hosted", "--settings", "class.toml"]
+    with serving(command, cwd=folder, log=folder / "server.log") as url:
         yield url
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture

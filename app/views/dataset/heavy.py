@@ -1,7 +1,7 @@
 """The Data set page's heavier views (words and shortcuts, heads, projector), its figures and exports.
 
 Each heavy view starts its background job only when it is opened; results are cached per (model, data,
-options) in app.dataset_jobs.RESULTS. Figures come from explain.dataset.figures (shared with the CLI
+options) in bert_lens.views.dataset.jobs.RESULTS. Figures come from explain.dataset.figures (shared with the CLI
 report); the page only adds the click plumbing and the download format.
 """
 
@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.common import figure_config
-from app.dataset_jobs import cached_result
-from app.dataset_page import download_text, explain_row, run_job
+from bert_lens.common import figure_config
+from bert_lens.views.dataset.jobs import cached_result
+from bert_lens.views.dataset.parts import download_text, explain_row, run_job
 from explain.i18n import N_, _, get_language, language
 from explain.report import csv_text
 from explain.settings import current_settings

@@ -7,11 +7,11 @@ import html
 import numpy as np
 import streamlit as st
 
-from app import charts
-from app.common import get_bundle, get_run
-from app.lessons import state
-from app.lessons.context import StepContext
-from app.render import token_chips
+from bert_lens import charts
+from bert_lens.common import get_bundle, get_run
+from bert_lens.render import token_chips
+from bert_lens.views.lessons import state
+from bert_lens.views.lessons.context import StepContext
 from explain.attention.head_math import head_arithmetic, head_weights
 from explain.attention.head_stats import STATISTICS, head_stats
 from explain.attention.maps import rollout

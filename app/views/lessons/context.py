@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.lessons.state import Lesson
+from bert_lens.views.lessons.state import Lesson
 from explain import ModelBundle, ModelRun
 
 

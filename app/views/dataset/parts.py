@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.common import CUSTOM, get_bundle, keep_sidebar_state, model_options
-from app.dataset_jobs import DataJob, cached_result
-from app.render import colored_tokens
+from bert_lens.common import CUSTOM, get_bundle, keep_sidebar_state, model_options
+from bert_lens.render import colored_tokens
+from bert_lens.views.dataset.jobs import DataJob, cached_result
 from explain import BertLensError
 from explain.dataset.evaluate import check_classifier, evaluate
 from explain.dataset.labels import LabelMismatch, match_labels
@@ -256,7 +256,7 @@ def explain_row(ev, i: int, spec: str) -> None:
     except BertLensError as err:
         st.info(str(err))
         return
-    from explain.attribution.methods import merge_words
+    from explain.attribution.words import merge_words
 
     w = merge_words(a)
     st.html(colored_tokens(list(w.words), w.scores, diverging=True, fmt="{:+.3f}"))

@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from app.common import Choice, get_bundle, keep_sidebar_state
-from app.fallback import SENTIMENT_MODEL
+from bert_lens.common import Choice, get_bundle, int_param, keep_sidebar_state
+from bert_lens.fallback import SENTIMENT_MODEL
 from explain.i18n import N_, _
 from explain.models.catalog import builtin_models_for
 
@@ -45,21 +45,14 @@ class Lesson:
     choice: Choice
 
 
-def _clamp(value, upper: int, default: int) -> int:
-    try:
-        return min(max(int(value), 0), upper - 1)
-    except (TypeError, ValueError):
-        return default
-
 
 def init_state(num_layers: int, num_heads: int) -> Lesson:
     """Step, layer and head from the link on the first visit; clamped to this model's size."""
-    params = st.query_params
     ss = st.session_state
-    if "lesson.step" not in ss:
-        ss["lesson.step"] = _clamp(params.get("step", 1), NUM_STEPS + 1, 1) or 1
-        ss["lesson.layer"] = _clamp(params.get("layer", min(2, num_layers - 1)), num_layers, 0)
-        ss["lesson.head"] = _clamp(params.get("head", 0), num_heads, 0)
+    if "lesson.step" not in ss:  # out of range or not a number: a notice, and the nearest or default value
+        ss["lesson.step"] = int_param("step", 1, NUM_STEPS + 1, lower=1)
+        ss["lesson.layer"] = int_param("layer", min(2, num_layers - 1), num_layers)
+        ss["lesson.head"] = int_param("head", 0, num_heads)
     # written back every run: the sliders exist only on steps 3-5, and Streamlit forgets a widget's value
     # on a run that does not draw it
     ss["lesson.layer"] = min(ss.get("lesson.layer", 0), num_layers - 1)

@@ -10,15 +10,17 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from app import charts
-from app.common import SESSION_HEAD, figure_config, keep_sidebar_state, session_heads
-from app.jobs import TrainingJob
+from bert_lens import charts
+from bert_lens.common import SESSION_HEAD, figure_config, keep_sidebar_state, session_heads
+from bert_lens.views.train.jobs import TrainingJob
 from explain import BertLensError, builtin_models
 from explain.dataset.reader import read_labelled_csv
 from explain.i18n import N_, _, keep_language
 from explain.models.heads import HEADS_DIR, user_heads_dir
 from explain.settings import current_settings
-from explain.training.trainer import TrainConfig, read_heldout, save_head
+from explain.training.heldout import read_heldout
+from explain.training.shipping import save_head
+from explain.training.trainer import TrainConfig
 
 MAX_ROWS = 2000
 SOURCES = (N_("Upload a CSV"), N_("Use the sample (300 movie-review snippets)"))

@@ -9,9 +9,9 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from app import dataset_page as dp
-from app import dataset_views as dv
-from app.common import load_or_stop, use_model
+from bert_lens.common import load_or_stop, use_model
+from bert_lens.views.dataset import heavy as dv
+from bert_lens.views.dataset import parts as dp
 from explain import BertLensError
 from explain.compare.data import shipped_samples
 from explain.dataset.labels import LabelMismatch

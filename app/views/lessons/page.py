@@ -3,10 +3,10 @@ overview of the data flow; presenter mode makes each step's view fit a 1280x720 
 
 import streamlit as st
 
-from app.common import run_or_stop
-from app.lessons import state, steps_early, steps_late
-from app.lessons.context import StepContext
-from app.lessons.diagram import Shapes, overview_figure
+from bert_lens.common import run_or_stop
+from bert_lens.views.lessons import state, steps_early, steps_late
+from bert_lens.views.lessons.context import StepContext
+from bert_lens.views.lessons.diagram import Shapes, overview_figure
 from explain.i18n import _
 
 STEPS = {

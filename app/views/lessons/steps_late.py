@@ -8,11 +8,11 @@ import html
 import numpy as np
 import streamlit as st
 
-from app import charts
-from app.common import get_bundle, get_run
-from app.lessons import state
-from app.lessons.context import StepContext
-from app.render import colored_tokens
+from bert_lens import charts
+from bert_lens.common import get_bundle, get_run
+from bert_lens.render import colored_tokens
+from bert_lens.views.lessons import state
+from bert_lens.views.lessons.context import StepContext
 from explain import BertLensError
 from explain.attribution.faithfulness import completeness
 from explain.attribution.methods import attribute
@@ -205,7 +205,7 @@ def step_9(ctx: StepContext) -> None:
     except BertLensError as err:
         ctx.view.info(str(err))
         return
-    from app.lessons.steps_early import cached_rollout
+    from bert_lens.views.lessons.steps_early import cached_rollout
 
     words = [i for i in range(run.num_tokens) if not run.special[i]]
     if not words:

@@ -2,7 +2,7 @@
 
 A job runs one library call (`explain.dataset.evaluate`, `dataset_attributions`, head importance...)
 that takes `progress(done, total)` and `cancel` (a threading.Event) in a daemon thread, with the
-session's context copied so its messages keep the session's language (as app/jobs.py does for
+session's context copied so its messages keep the session's language (as app/views/train/jobs.py does for
 training). Finished results go into `RESULTS`, one bounded cache per process keyed by (kind, model
 spec, data hash, options), so a second session asking for the same thing gets it at once.
 """
