@@ -56,6 +56,16 @@ def test_activations_equal_a_hooked_forward_pass_and_leave_the_model_alone(tiny_
         acts.activations[0, 0, 0] = 1.0  # read-only
 
 
+def test_one_layer_alone_equals_that_layer_of_all(tiny_mlm, run, acts):
+    one = ffn_activations(tiny_mlm, run, layers=[1])
+    assert one.layers == (1,) and one.activations.shape == (1, run.num_tokens, 64)
+    np.testing.assert_array_equal(one.of_layer(1), acts.of_layer(1))
+    with pytest.raises(InputError, match="not computed"):
+        one.of_layer(0)
+    with pytest.raises(InputError, match="Layer 2 does not exist"):
+        ffn_activations(tiny_mlm, run, layers=[2])
+
+
 def test_top_neurons_per_token_and_top_tokens_per_neuron(acts, run):
     view = neuron_view(acts, layer=1, k=3, n_neurons=4)
     A = acts.activations[1]

@@ -71,7 +71,7 @@ def neuron_heatmap(acts: FFNActivations, layer: int, neurons: Sequence[int], *, 
     import plotly.graph_objects as go
 
     neurons = [int(n) for n in neurons]
-    z = acts.activations[layer][:, neurons].T
+    z = acts.of_layer(layer)[:, neurons].T
     bound = float(np.abs(z).max()) or 1.0
     fig = go.Figure(go.Heatmap(
         z=z, x=unique_labels(acts.tokens), y=[_("neuron {n}").format(n=n) for n in neurons],

@@ -45,11 +45,20 @@ class _ReadOnly:
 
 @dataclass(frozen=True)
 class FFNActivations(_ReadOnly):
-    """activations: (L, T, d_ff) float32, the feed-forward activations of every layer for `tokens`."""
+    """activations: (len(layers), T, d_ff) float32, the feed-forward activations of `layers` for `tokens`."""
 
     tokens: tuple[str, ...]
     activations: np.ndarray
     special: np.ndarray
+    layers: tuple[int, ...]
+
+    def of_layer(self, layer: int) -> np.ndarray:
+        """(T, d_ff) activations of one computed layer; InputError for a layer not computed."""
+        if layer not in self.layers:
+            raise InputError(_("Layer {layer} does not exist: the model has layers 0 to {last}.").format(
+                layer=layer, last=max(self.layers)) if not 0 <= layer <= max(self.layers) else
+                _("The activations of layer {layer} were not computed.").format(layer=layer))
+        return self.activations[self.layers.index(layer)]
 
     @property
     def num_neurons(self) -> int:
@@ -144,24 +153,23 @@ def w_out(bundle: ModelBundle, layer: int) -> torch.Tensor:
     return block.ffn.lin2.weight if hasattr(block, "sa_layer_norm") else block.output.dense.weight
 
 
-def ffn_activations(bundle: ModelBundle, run: ModelRun) -> FFNActivations:
-    """Feed-forward activations of every layer for `run`, from its hidden states (L, T, d_ff)."""
+def ffn_activations(bundle: ModelBundle, run: ModelRun, layers: Sequence[int] | None = None) -> FFNActivations:
+    """Feed-forward activations of `layers` (default: every layer) for `run`, from its hidden states
+    (len(layers), T, d_ff). A view of one layer needs only that layer: compute only what is shown."""
     if run.hidden_states.shape[0] != bundle.num_layers + 1:
         raise InputError(_("This run does not belong to {model}.").format(model=_(bundle.name)))
+    layers = tuple(range(bundle.num_layers)) if layers is None else tuple(_check_layer(bundle, l) for l in layers)
     with torch.inference_mode():
-        h = torch.tensor(np.array(run.hidden_states, dtype=np.float32))
-        acts = torch.cat([_intermediate(bundle, i, h[i : i + 1], None) for i in range(bundle.num_layers)])
+        acts = torch.cat([_intermediate(bundle, i, torch.tensor(np.array(run.hidden_states[i : i + 1])), None)
+                          for i in layers])
     out = np.ascontiguousarray(acts.numpy())
     out.setflags(write=False)
-    return FFNActivations(run.tokens, out, run.special)
+    return FFNActivations(run.tokens, out, run.special, layers)
 
 
 def neuron_view(acts: FFNActivations, layer: int, k: int = 5, n_neurons: int = 10) -> NeuronView:
     """Top-k neurons of every token, and the top-k tokens of the layer's n most active neurons."""
-    if not 0 <= layer < acts.activations.shape[0]:
-        raise InputError(_("Layer {layer} does not exist: the model has layers 0 to {last}.").format(
-            layer=layer, last=acts.activations.shape[0] - 1))
-    A = acts.activations[layer]  # (T, d_ff)
+    A = acts.of_layer(layer)  # (T, d_ff)
     k = max(1, min(int(k), A.shape[1]))
     top = np.argsort(-A, axis=1)[:, :k]
     words = ~np.asarray(acts.special)
@@ -188,16 +196,14 @@ def nmf_factors(acts: FFNActivations, layer: int, n_factors: int = 4, skip_speci
     """NMF of one layer's activations over the tokens (scikit-learn, nndsvda init, seeded)."""
     from sklearn.decomposition import NMF
 
-    if not 0 <= layer < acts.activations.shape[0]:
-        raise InputError(_("Layer {layer} does not exist: the model has layers 0 to {last}.").format(
-            layer=layer, last=acts.activations.shape[0] - 1))
+    layer_acts = acts.of_layer(layer)
     keep = ~np.asarray(acts.special) if skip_special else np.ones(len(acts.tokens), bool)
     positions = np.flatnonzero(keep)
     if isinstance(n_factors, bool) or not isinstance(n_factors, (int, np.integer)) or not 1 <= n_factors <= len(positions):
         raise InputError(_("The number of factors must be a whole number from 1 to {n} (the tokens shown).").format(
             n=len(positions)))
-    A = np.clip(acts.activations[layer][positions], 0.0, None).astype(np.float64)
-    model = NMF(n_components=int(n_factors), init="nndsvda", random_state=seed, max_iter=400, tol=1e-5)
+    A = np.clip(layer_acts[positions], 0.0, None).astype(np.float64)
+    model = NMF(n_components=int(n_factors), init="nndsvda", random_state=seed, max_iter=400, tol=1e-4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a fit that stops at max_iter still reports its true error below
         W = model.fit_transform(A)
