@@ -204,7 +204,11 @@ def nmf_factors(acts: FFNActivations, layer: int, n_factors: int = 4, skip_speci
             n=len(positions)))
     A = np.clip(layer_acts[positions], 0.0, None).astype(np.float64)
     model = NMF(n_components=int(n_factors), init="nndsvda", random_state=seed, max_iter=400, tol=1e-4)
-    with warnings.catch_warnings():
+    from threadpoolctl import threadpool_limits  # a scikit-learn dependency
+
+    # One BLAS thread: the matrix is small (T x d_ff), and two BLAS threads on a busy 2-core machine were
+    # 28x slower than one (1,007 ms vs 36 ms at 126 tokens, benchmarks/probing.py).
+    with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")  # a fit that stops at max_iter still reports its true error below
         W = model.fit_transform(A)
     H = model.components_

@@ -87,7 +87,7 @@ def probe_layers(
     data: ProbeSentences,
     features: WordFeatures,
     label_set: str,
-    C: float = 1.0,
+    C: float = 0.01,
     solver: str = "torch",
     seed: int = 0,
     max_iter: int = 500,
