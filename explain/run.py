@@ -148,7 +148,7 @@ def run_model(
 
     head_logits = nsp_logits = None
     with torch.inference_mode():
-        if bundle.task in ("masked-lm", "pretraining", "encoder"):
+        if bundle.task in ("masked-lm", "pretraining", "next-sentence", "encoder"):
             out = encoder_of(bundle.model)(**model_inputs, output_attentions=True, output_hidden_states=True)
             nsp = nsp_head_of(bundle.model) if bundle.has_nsp else None
             if nsp is not None and out.pooler_output is not None:

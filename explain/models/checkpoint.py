@@ -24,6 +24,7 @@ from transformers import (
     AutoConfig,
     AutoModel,
     AutoModelForMaskedLM,
+    AutoModelForNextSentencePrediction,
     AutoModelForPreTraining,
     AutoModelForSequenceClassification,
     AutoModelForTokenClassification,
@@ -42,11 +43,12 @@ from explain.models.policy import NOT_A_MODEL, check_model_allowed, check_model_
 transformers.utils.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
 
-TASKS = ("encoder", "masked-lm", "pretraining", "sequence-classification", "token-classification")
+TASKS = ("encoder", "masked-lm", "pretraining", "next-sentence", "sequence-classification", "token-classification")
 TASK_NAMES = {  # what the app shows for each task (translated where shown)
     "encoder": N_("encoder only"),
     "masked-lm": N_("masked language model"),
     "pretraining": N_("pre-training heads (MLM + NSP)"),
+    "next-sentence": N_("next-sentence prediction (NSP)"),
     "sequence-classification": N_("text classification"),
     "token-classification": N_("token classification"),
 }
@@ -54,6 +56,7 @@ TASK_NAMES = {  # what the app shows for each task (translated where shown)
 _TASK_CLASSES = {
     "pretraining": AutoModelForPreTraining,
     "masked-lm": AutoModelForMaskedLM,
+    "next-sentence": AutoModelForNextSentencePrediction,  # the shipped NSP head (explain.models.heads)
     "sequence-classification": AutoModelForSequenceClassification,
     "token-classification": AutoModelForTokenClassification,
     "encoder": AutoModel,
@@ -118,7 +121,7 @@ class ModelBundle:
 
     @property
     def has_nsp(self) -> bool:
-        return self.task == "pretraining" and nsp_head_of(self.model) is not None
+        return self.task in ("pretraining", "next-sentence") and nsp_head_of(self.model) is not None
 
     @property
     def mask_token(self) -> str | None:

