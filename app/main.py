@@ -58,6 +58,7 @@ page = st.navigation(
         st.Page(page_script("train"), title=_("Train a head"), icon=":material/model_training:", url_path="train"),
         st.Page(page_script("compare"), title=_("Compare two models"), icon=":material/compare:", url_path="compare"),
         st.Page(page_script("dataset"), title=_("Data set"), icon=":material/table_view:", url_path="dataset"),
+        st.Page(page_script("stress"), title=_("Stress tests"), icon=":material/rule:", url_path="stress"),
     ]
 )
 try:

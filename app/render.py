@@ -24,15 +24,17 @@ def colored_tokens(
     vmax: float | None = None,
     fmt: str = "{:.2f}",
     unit: str = "",
+    marked: Sequence[bool] | None = None,
 ) -> str:
     """Tokens as inline chips shaded by value (sequential: white->orange; diverging: red<-white->blue).
 
     Hover shows the value. Tokens are HTML-escaped, so text typed by a user can never become markup.
+    `marked` outlines some chips (the words an edit changed).
     """
     values = np.asarray(values, dtype=float)
-    bound = vmax or float(np.nanmax(np.abs(values))) or 1.0
+    bound = vmax or (float(np.nanmax(np.abs(values))) if values.size else 0.0) or 1.0
     chips = []
-    for tok, v in zip(tokens, values):
+    for k, (tok, v) in enumerate(zip(tokens, values)):
         t = min(abs(v) / bound, 1.0)
         if diverging:
             color = _mix(WHITE, BLUE if v >= 0 else RED, t)
@@ -41,9 +43,10 @@ def colored_tokens(
         text_color = "white" if t > 0.6 else "#111"
         label = html.escape(tok)
         title = html.escape(f"{tok}: {fmt.format(v)}{unit}")
+        outline = "outline:2px dashed #111;outline-offset:1px;" if marked is not None and marked[k] else ""
         chips.append(
             f'<span title="{title}" style="background:{color};color:{text_color};padding:3px 5px;margin:2px;'
-            f'border-radius:4px;display:inline-block;font-size:1.15rem;line-height:1.9">{label}</span>'
+            f'border-radius:4px;display:inline-block;font-size:1.15rem;line-height:1.9;{outline}">{label}</span>'
         )
     return '<div style="line-height:2.2">' + "".join(chips) + "</div>"
 
@@ -68,3 +71,10 @@ def token_chips(tokens: Sequence[str], ids: Sequence[int], segment: Sequence[int
             f'<span style="font-size:0.7rem;color:#888">{int(tid)}</span></span>'
         )
     return '<div style="display:flex;flex-wrap:wrap;align-items:flex-end">' + "".join(chips) + "</div>"
+
+
+def escape_markdown(text: str) -> str:
+    """User text inside Markdown (st.markdown, captions, alerts): Markdown and HTML characters escaped."""
+    import re
+
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~<>$:])", r"\\\1", text)

@@ -32,6 +32,7 @@ ALLOWED = frozenset(w.lower() for w in """
     Vaswani Abnar Zuidema Salazar Sundararajan Taly Yan Simonyan Vedaldi Zisserman Shrikumar Greenside
     Kundaje Zeiler Fergus Lundberg Lee Ribeiro Singh Guestrin Vig Michel Kornblith Clark Jain Wallace
     Wiegreffe Pinter ACL WordNet Wikipedia Gauss Legendre Guo Monroe Colaresi Quinn Kovaleva Merchant
+    CheckList MFT INV DIR HotFlip Ebrahimi YAML
 """.split())  # noqa: SIM905 (a word list reads better as text)
 
 # Whole phrases that stay English: the product's name, the language chooser (each language in its own name),
@@ -50,7 +51,7 @@ _REMOVE = [
     re.compile(r"<[^>]+>"),  # markup
     re.compile(r"https?://\S+"),
     re.compile(r"[~.]?/[\w./~-]*|\S+\\\S+"),  # paths
-    re.compile(r"\b[\w-]+\.(?:json|jsonl|csv|tsv|txt|html|py|safetensors|bin|onnx|toml|png|svg)\b"),  # files
+    re.compile(r"\b[\w-]+\.(?:json|jsonl|csv|tsv|txt|html|py|safetensors|bin|onnx|toml|png|svg|yaml|yml)\b"),  # files
     re.compile(r"\b\w*(?:_|\d)\w*\b"),  # identifiers and numbers: d_k, W_Q, top_layers, PC1, 1e-5
     re.compile(r"\[[A-Z]+\]"),  # special tokens
 ]

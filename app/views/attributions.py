@@ -7,19 +7,19 @@ import streamlit as st
 from bert_lens import charts
 from bert_lens.common import figure_config, get_bundle, load_or_stop, run_or_stop
 from bert_lens.fallback import SENTIMENT_MODEL, model_or_default
-from bert_lens.render import colored_tokens
+from bert_lens.render import colored_tokens, escape_markdown
 from explain import BertLensError
 from explain.attribution.faithfulness import compare_methods, completeness, faithfulness_curves
 from explain.attribution.methods import METHODS, attribute, head_importance, layer_attributions
 from explain.attribution.words import merge_words
-from explain.i18n import N_, _, keep_language
+from explain.i18n import N_, _, keep_language, ngettext
 from explain.local_files import shown
 from explain.models.catalog import builtin_models_for
 from explain.settings import allowed_options, current_settings
 
 CLASSIFIER_TASKS = ("sequence-classification", "token-classification")
 CHEAP = ("ig", "saliency", "input_x_gradient", "occlusion")
-VIEWS = (N_("Explain"), N_("Compare methods"), N_("Faithfulness"), N_("Inside the model"))
+VIEWS = (N_("Explain"), N_("Compare methods"), N_("Faithfulness"), N_("Inside the model"), N_("What would flip this?"))
 BASELINE_NAMES = {"pad": "[PAD]", "mask": "[MASK]", "zero": N_("zero vector")}
 
 choice = st.session_state["choice"]
@@ -57,6 +57,14 @@ def cached_layers(spec, text, pair, target, token_index):
 @st.cache_data(show_spinner=_("Gating every head…"), max_entries=16)
 def cached_heads(spec, text, pair, target, token_index):
     return head_importance(get_bundle(spec), text, pair, target=target, token_index=token_index)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def cached_flip(spec, text, k, mlm, step_limit=None):
+    """The counterfactual search (explain.behaviour.counterfactual), with the shipped masked LM proposing words."""
+    from explain.behaviour.counterfactual import counterfactual
+
+    return counterfactual(get_bundle(spec), text, k=k, mlm=get_bundle(mlm) if mlm else None)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -136,6 +144,68 @@ def show_scores(a, by_word: bool) -> None:
                                 y_title=_("contribution to {label}").format(label=a.target_label),
                                 height=360, signed=True), key=f"attr.bars.{a.method_key}",
                     config=figure_config(f"attr.bars.{a.method_key}"))
+
+
+def _ask_flip(asked) -> None:
+    st.session_state["attr.flip_asked"] = asked
+
+
+def _use_text(text: str) -> None:
+    st.session_state["text"] = text
+
+
+def flip_view() -> None:
+    """What would flip this? The smallest word substitution the model, rerun, confirms; computed when asked."""
+    from bert_lens.word_diff import comparison_chart, side_html
+    from explain.behaviour.counterfactual import proposal_model
+
+    if token_level:
+        st.info(_("The counterfactual search changes words until a text classifier changes its label; test a tagger's "
+                  "behaviour on the Stress tests page."))
+        return
+    if choice.pair:
+        st.info(_("The counterfactual search edits a single text: clear the second sentence in the sidebar to use it."))
+        return
+    mlm = proposal_model(bundle)
+    st.markdown(_("**What would flip this?** The fewest word substitutions (at most k) that change the prediction. "
+                  "Gradients toward the other class rank the words and their replacements (HotFlip, Ebrahimi et al. "
+                  "2018); {proposals}; every edit is run through the model again and kept only if the label changes.")
+                .format(proposals=_("the masked LM {name} proposes fluent replacements").format(name=_(mlm)) if mlm
+                        else _("replacements come from the whole vocabulary")))
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    k = c1.select_slider(_("Words to change, at most (k)"), [1, 2, 3, 4, 5], value=3, key="attr.flip_k")
+    asked = (choice.spec, choice.text, k)
+    c2.button(_("Search"), type="primary", key="attr.flip_go", on_click=_ask_flip, args=(asked,))
+    if st.session_state.get("attr.flip_asked") != asked:
+        st.caption(_("Computed only when asked (a second or two)."))
+        return
+    with st.spinner(_("Searching for the smallest edit…")):
+        cf = cached_flip(choice.spec, choice.text, k, mlm, settings.max_ig_steps)
+    if not cf.found:
+        st.info(ngettext("No edit of one word flips the prediction ({n:,} candidate texts were run through the model). "
+                         "Try a larger k.",
+                         "No edit of up to {k} words flips the prediction ({n:,} candidate texts were run through the "
+                         "model). Try a larger k.", k).format(k=k, n=cf.reruns))
+        return
+    before = float(cf.probs_before[list(labels).index(cf.label_before)])
+    after = float(cf.probs_after[list(labels).index(cf.label_after)])
+    edits = ", ".join(f"“{escape_markdown(e.old)}” → “{escape_markdown(e.new)}”" for e in cf.edits)
+    st.success(ngettext("**{before}** ({p:.1%}) becomes **{after}** ({q:.1%}) when one word changes: {edits}.",
+                        "**{before}** ({p:.1%}) becomes **{after}** ({q:.1%}) when {n} words change: {edits}.",
+                        len(cf.edits)).format(before=cf.label_before, p=before, after=cf.label_after, q=after,
+                                              n=len(cf.edits), edits=edits))
+    st.code(cf.edited_text, language=None, wrap_lines=True)
+    cmp = cf.attributions
+    left, right = st.columns(2)
+    left.markdown(_("**Original**, predicted {label}").format(label=cf.label_before))
+    left.html(side_html(cmp, False))
+    right.markdown(_("**Edited**, predicted {label}").format(label=cf.label_after))
+    right.html(side_html(cmp, True))
+    comparison_chart(cmp, "attr.flip", _("original text"), _("edited text"))
+    st.caption(_("{n:,} candidate texts run through the model; {s:.1f} s with both attributions.").format(
+        n=cf.reruns, s=cf.seconds))
+    st.button(_("Explain the edited text"), key="attr.flip_use", on_click=_use_text, args=(cf.edited_text,),
+              help=_("Puts the edited text in the sidebar, to look at it with every view."))
 
 
 try:
@@ -226,6 +296,9 @@ try:
                          _("completeness error"): _or_nan(completeness(a).relative if a.delta is not None else None)})
         if rows:
             st.dataframe(pd.DataFrame(rows).set_index(_("method")).style.format("{:.3f}", na_rep="–"), width="stretch")
+
+    elif view == VIEWS[4]:
+        flip_view()
 
     else:
         st.markdown(_("**Layer Integrated Gradients**: how much each token's hidden state after each layer "

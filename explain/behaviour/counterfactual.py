@@ -33,9 +33,10 @@ import numpy as np
 import torch
 
 from explain.attribution.core import prepare
+from explain.behaviour.compare import WordComparison, compare_attributions
 from explain.behaviour.edits import replace_spans
 from explain.behaviour.predict import predict_texts
-from explain.errors import InputError
+from explain.errors import BertLensError, InputError
 from explain.i18n import _
 from explain.models.arch import embeddings_of, encoder_of, mlm_head_of
 from explain.models.checkpoint import ModelBundle
@@ -51,24 +52,6 @@ class WordEdit:
     new: str
     start: int
     end: int
-
-
-@dataclass(frozen=True, eq=False)
-class WordComparison:
-    """Word attributions before and after the edit, aligned: (W,) each; difference = after - before.
-
-    `edited` marks the words the counterfactual replaced; `target_label` is the class explained (the
-    one predicted on the original text) and `steps` the IG steps used for each text.
-    """
-
-    words_before: tuple[str, ...]
-    words_after: tuple[str, ...]
-    scores_before: np.ndarray
-    scores_after: np.ndarray
-    difference: np.ndarray
-    edited: np.ndarray
-    target_label: str
-    steps: tuple[int, int]
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,10 +131,29 @@ def counterfactual(bundle: ModelBundle, text: str, k: int = 3, target: int | str
         return Counterfactual(text, False, None, (), labels[c0], _frozen(probs), None, None, labels[goal],
                               _proposals(mlm), reruns, time.perf_counter() - start)
     edits, edited, new_probs = found
-    comparison = _compare(bundle, text, edited, c0, edits, words) if attributions else None
+    comparison = compare_attributions(bundle, text, edited, c0, [e.word for e in edits]) if attributions else None
     return Counterfactual(text, True, edited, edits, labels[c0], _frozen(probs), labels[int(np.argmax(new_probs))],
                           _frozen(new_probs), labels[goal], _proposals(mlm), reruns, time.perf_counter() - start,
                           comparison)
+
+
+def proposal_model(bundle: ModelBundle) -> str | None:
+    """The shipped masked-LM head on the same base encoder as `bundle` (same vocabulary), to propose fluent
+    replacements ('all-MiniLM-L6-v2 + BERT Lens MLM head' for the MiniLM heads); None when there is none
+    (the search then proposes from the whole vocabulary). Only cards are read: nothing is loaded."""
+    from explain.models.heads import read_card, shipped_heads
+
+    base = bundle.card.get("base") if bundle.card else None
+    if not base:
+        return None
+    for name, folder in shipped_heads().items():
+        try:
+            card = read_card(folder)
+        except BertLensError:
+            continue
+        if card["task"] == "masked-lm" and card["base"] == base:
+            return name
+    return None
 
 
 def _proposals(mlm) -> str:
@@ -318,46 +320,3 @@ def _search(bundle, text, words, cand, c0: int, goal: int, k: int, beam: int):
             singles = [frontier[i] for i in order[: 2 * beam]]
         frontier = [tuple(sorted(c + s)) for c in keep for s in singles if s[0][0] not in {j for j, _n in c}]
     return None, reruns
-
-
-def _compare(bundle, text: str, edited: str, c0: int, edits, words) -> WordComparison:
-    from explain.attribution.adaptive import IGInput, integrated_gradients_rows
-    from explain.attribution.words import merge_words
-
-    preps = [prepare(bundle, t, target=c0) for t in (text, edited)]
-    inputs = [IGInput(p.embeddings[0], p.baseline_embeddings("pad")[0],
-                      None if p.token_type_ids is None else p.token_type_ids[0], c0) for p in preps]
-    results, _evaluations = integrated_gradients_rows(bundle, inputs)
-    merged = [merge_words(r.scores, p.word_ids, p.tokens) for r, p in zip(results, preps)]
-    before, after = (_content(m) for m in merged)
-    if len(before[0]) != len(after[0]):  # a replacement split into more words: align on the unchanged ones
-        before, after = _align(before, after)
-    changed_words = {e.word for e in edits}
-    edited_mask = np.array([i in changed_words for i in range(len(before[0]))], dtype=bool)
-    sb, sa = np.asarray(before[1]), np.asarray(after[1])
-    return WordComparison(before[0], after[0], _frozen(sb), _frozen(sa), _frozen(sa - sb), _frozen(edited_mask),
-                          bundle.labels[c0], (results[0].steps, results[1].steps))
-
-
-def _content(ws) -> tuple[tuple[str, ...], list[float]]:
-    keep = [i for i in range(len(ws.words)) if not ws.special[i]]
-    return tuple(ws.words[i] for i in keep), [float(ws.scores[i]) for i in keep]
-
-
-def _align(before, after):
-    """Pad the shorter side with empty words where difflib says the texts differ."""
-    from difflib import SequenceMatcher
-
-    wb, sb = before
-    wa, sa = after
-    out_b, out_a, score_b, score_a = [], [], [], []
-    for _op, i1, i2, j1, j2 in SequenceMatcher(a=wb, b=wa, autojunk=False).get_opcodes():
-        n = max(i2 - i1, j2 - j1)
-        for d in range(n):
-            i, j = i1 + d, j1 + d
-            out_b.append(wb[i] if i < i2 else "")
-            score_b.append(sb[i] if i < i2 else 0.0)
-            out_a.append(wa[j] if j < j2 else "")
-            score_a.append(sa[j] if j < j2 else 0.0)
-    return (tuple(out_b), score_b), (tuple(out_a), score_a)
-

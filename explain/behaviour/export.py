@@ -3,7 +3,8 @@
 results.json   everything: the suite, the model, per test its numbers and every case
 tests.csv      one row per test: capability, type, name, cases, failed, skipped, failure rate
 failures.csv   one row per failed case: test, text, perturbed text, expected, predictions before/after
-report.html    a bar of failure rates per test and the failed cases (`explain.report`: escaped, plotly inlined)
+report.html    a bar of failure rates per test (explain.behaviour.figures) and the failed cases (`explain.report`:
+               escaped, plotly inlined)
 CSV cells that a spreadsheet would run are neutralised (`explain.report.inert_cell`).
 """
 
@@ -80,32 +81,19 @@ def failures_csv(result: SuiteResult) -> str:
                      "note"), rows)
 
 
-def failure_rate_figure(result: SuiteResult):
-    """Horizontal bars: each test's failure rate in %, grouped by capability (plotly Figure)."""
-    import plotly.graph_objects as go
-
-    tests = [t for group in result.capabilities().values() for t in group][::-1]
-    names = [f"{t.capability} · {t.name}" for t in tests]
-    rates = [0.0 if math.isnan(t.failure_rate) else 100 * t.failure_rate for t in tests]
-    text = [f"{r:.1f} % ({t.n_failed}/{t.n_cases})" for r, t in zip(rates, tests)]
-    fig = go.Figure(go.Bar(x=rates, y=names, orientation="h", text=text, textposition="outside",
-                           marker_color=["#c0392b" if r > 0 else "#7f8c8d" for r in rates]))
-    fig.update_layout(height=120 + 26 * len(tests), margin={"l": 10, "r": 40, "t": 30, "b": 40},
-                      xaxis={"title": _("failure rate (%)"), "range": [0, 110]}, title=_("Failure rate per test"))
-    return fig
-
-
 def behaviour_sections(result: SuiteResult, shown: int = SHOWN_FAILURES) -> list[Section]:
     """Report sections: the summary (figure + table of tests), then the first `shown` failed cases of each test."""
     summary = Table(
         _("Tests"), (_("capability"), _("type"), _("test"), _("expected"), _("cases"), _("failed"), _("skipped"),
                      _("failure rate")),
-        tuple((t.capability, t.type, t.name, _shown(t.expected), t.n_cases, t.n_failed, t.n_skipped,
+        tuple((_(t.capability), t.type, _(t.name), _shown(t.expected), t.n_cases, t.n_failed, t.n_skipped,
                "-" if _rate(t) is None else f"{100 * t.failure_rate:.1f} %") for t in result.tests))
     text = _("{model} on the suite '{suite}': {cases:,} cases over {texts:,} distinct texts, {seconds:.1f} s.").format(
         model=result.model_name, suite=result.suite_name, cases=result.n_cases, texts=result.n_texts,
         seconds=result.seconds)
     notices = " ".join(_shown(n) for n in result.notices)
+    from explain.behaviour.figures import failure_rate_figure
+
     sections = [Section(_("Behavioural tests"), text + (" " + notices if notices else ""),
                         figures=(failure_rate_figure(result),), tables=(summary,))]
     tables = []
@@ -116,7 +104,7 @@ def behaviour_sections(result: SuiteResult, shown: int = SHOWN_FAILURES) -> list
                       c.after.describe(result.labels) if c.after else "", _shown(c.note))
                      for c in t.failed[:shown])
         title = _("{test} ({capability}, {type}): {failed} of {cases} failed").format(
-            test=t.name, capability=t.capability, type=t.type, failed=t.n_failed, cases=t.n_cases)
+            test=_(t.name), capability=_(t.capability), type=t.type, failed=t.n_failed, cases=t.n_cases)
         tables.append(Table(title, (_("text"), _("perturbed"), _("expected"), _("before"), _("after"), _("note")), rows))
     if tables:
         sections.append(Section(_("Failed cases"), _("The first {n} failed cases of each test.").format(n=shown),

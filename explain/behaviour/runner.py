@@ -148,13 +148,18 @@ def _expectation(spec: TestSpec, labels: tuple[str, ...]) -> str:
         return deferred(N_("same prediction"))
     if spec.type == "DIR":
         e = spec.expected
+        up, tolerant = e["direction"] == "up", e["margin"] < 0  # a negative margin: CheckList's tolerance
         if e["class"] == "predicted":
-            msgid = N_("P(predicted class) up by at least {margin:.2f}") if e["direction"] == "up" else N_(
-                "P(predicted class) down by at least {margin:.2f}")
-            return deferred(msgid, margin=e["margin"])
-        msgid = N_("P({cls}) up by at least {margin:.2f}") if e["direction"] == "up" else N_(
-            "P({cls}) down by at least {margin:.2f}")
-        return deferred(msgid, cls=labels[label_index(e["class"], labels)], margin=e["margin"])
+            msgid = {(True, False): N_("P(predicted class) up by at least {margin:.2f}"),
+                     (False, False): N_("P(predicted class) down by at least {margin:.2f}"),
+                     (True, True): N_("P(predicted class) not down by more than {margin:.2f}"),
+                     (False, True): N_("P(predicted class) not up by more than {margin:.2f}")}[up, tolerant]
+            return deferred(msgid, margin=abs(e["margin"]))
+        msgid = {(True, False): N_("P({cls}) up by at least {margin:.2f}"),
+                 (False, False): N_("P({cls}) down by at least {margin:.2f}"),
+                 (True, True): N_("P({cls}) not down by more than {margin:.2f}"),
+                 (False, True): N_("P({cls}) not up by more than {margin:.2f}")}[up, tolerant]
+        return deferred(msgid, cls=labels[label_index(e["class"], labels)], margin=abs(e["margin"]))
     if isinstance(spec.expected, str):
         return labels[label_index(spec.expected, labels)]
     return ", ".join(f"{k}: {v}" for k, v in spec.expected.items())

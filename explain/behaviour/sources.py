@@ -124,3 +124,26 @@ def data_texts(where, spec: Any, folder: Path, max_cases: int) -> tuple[str, ...
     if not texts:
         raise where.error("data", _("'{path}' has no text that fits (max_words).").format(path=path))
     return tuple(texts)
+
+
+def lexicons_from_lines(text: str) -> dict[str, list[str]]:
+    """Lexicons written one per line as `name: word, word, ...` (a form field); blank lines are skipped.
+
+    >>> lexicons_from_lines("thing: film, plot\\nadj: good, dull")
+    {'thing': ['film', 'plot'], 'adj': ['good', 'dull']}
+
+    Raises:
+        InputError: a line without 'name:' or without words, naming the line.
+    """
+    out: dict[str, list[str]] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        name, colon, words = line.partition(":")
+        entries = [w.strip() for w in words.split(",") if w.strip()]
+        if not colon or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.strip()) or not entries:
+            raise InputError(_("Lexicons, line {line}: write a name, a colon and words separated by commas, e.g. "
+                               "'thing: film, plot, acting'; got {value}.").format(line=number,
+                                                                                    value=repr(line.strip())))
+        out[name.strip()] = entries
+    return out

@@ -33,6 +33,7 @@ gets the same value. Every problem is an InputError naming the file, the test an
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import zlib
@@ -54,6 +55,7 @@ TEST_TYPES = ("MFT", "INV", "DIR")
 TASKS = ("sequence-classification", "token-classification")
 DEFAULT_MAX_CASES = 500
 MAX_TEXTS = 20_000
+MAX_SUITE_BYTES = 2_000_000  # an uploaded suite file
 _SUITE_KEYS = ("name", "description", "task", "seed", "lexicons", "tests")
 _TEST_KEYS = ("name", "type", "capability", "description", "template", "texts", "data", "max_cases",
               "perturbation", "expected")
@@ -142,8 +144,32 @@ def find_suite(spec: str) -> Path:
 def load_suite(spec: str | Path) -> Suite:
     """Read and check a suite file (see the module docstring); InputError names file, test and field."""
     path = find_suite(str(spec))
-    raw = _parse(path)
-    where = _Where(str(path))
+    return suite_from_data(_parse(path), str(path), path.parent)
+
+
+def read_suite(data: bytes, name: str, max_texts: int | None = None) -> Suite:
+    """A suite sent as bytes (an upload): YAML, or JSON when `name` ends in .json; errors name `name`.
+
+    An uploaded suite may not read files of the machine it runs on: a `data` source is refused (its
+    texts go under `texts`). `max_texts` bounds the texts of all tests together (a server's limit).
+    """
+    if len(data) > MAX_SUITE_BYTES:
+        raise InputError(_("{file}: {size:,} bytes; a suite file may have at most {limit:,}.").format(
+            file=name, size=len(data), limit=MAX_SUITE_BYTES))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(_("{file}: cannot be read as UTF-8 text ({reason}).").format(file=name, reason=err)) from None
+    return suite_from_data(_parse_text(text, name), name, None, max_texts)
+
+
+def suite_from_data(raw: Any, label: str, folder: Path | None = None, max_texts: int | None = None) -> Suite:
+    """Check a suite already parsed (a mapping as YAML or JSON gives it; a test built in the app).
+
+    `label` names the suite in errors (its file); `folder` is where `data` files are found (None: a
+    `data` source is refused); `max_texts` bounds the texts of all tests together.
+    """
+    where = _Where(label)
     if not isinstance(raw, dict):
         raise where.error("tests", _("the file must hold a mapping with 'name' and 'tests'."))
     _unknown(where, raw, _SUITE_KEYS)
@@ -159,19 +185,38 @@ def load_suite(spec: str | Path) -> Suite:
     tests = raw.get("tests")
     if not isinstance(tests, list) or not tests:
         raise where.error("tests", _("must be a list of tests, at least one."))
-    specs, seen = [], set()
+    specs, seen, total = [], set(), 0
     for i, test in enumerate(tests):
-        label = test.get("name") if isinstance(test, dict) and isinstance(test.get("name"), str) else f"#{i + 1}"
-        twhere = _Where(str(path), label)
+        name_i = test.get("name") if isinstance(test, dict) and isinstance(test.get("name"), str) else f"#{i + 1}"
+        twhere = _Where(label, name_i)
         if not isinstance(test, dict):
             raise twhere.error("name", _("each test must be a mapping with name, type, capability, ..."))
-        spec = _test(twhere, test, path.parent, lexicons, task, seed)
+        spec = _test(twhere, test, folder, lexicons, task, seed)
         if spec.name in seen:
             raise twhere.error("name", _("another test has this name; names must be unique."))
+        total += len(spec.texts)
+        if max_texts is not None and total > max_texts:
+            raise twhere.error("max_cases", _("the tests so far have {n:,} texts; at most {limit:,} are run here "
+                                              "(lower max_cases).").format(n=total, limit=max_texts))
         seen.add(spec.name)
         specs.append(spec)
-    return Suite(name=name, description=str(raw.get("description", "") or ""), path=str(path), task=task, seed=seed,
+    return Suite(name=name, description=str(raw.get("description", "") or ""), path=label, task=task, seed=seed,
                  lexicons=MappingProxyType(lexicons), tests=tuple(specs))
+
+
+def suite_digest(suite: Suite) -> str:
+    """A digest of everything that decides a run's cases and scores (a cache key): seed, task, lexicons,
+    and per test its name, type, capability, texts, slots, perturbation and expectation."""
+    def plain(value):
+        return dict(value) if isinstance(value, Mapping) else value
+
+    parts = [suite.task, suite.seed, sorted((k, list(v)) for k, v in suite.lexicons.items())]
+    for t in suite.tests:
+        parts.append([t.name, t.type, t.capability, t.description, list(t.texts),
+                      [[(s.placeholder, s.start, s.end, s.value) for s in row] for row in t.slots],
+                      t.perturbation, sorted(dict(t.params).items()), plain(t.expected)])
+    blob = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
 
 
 def _parse(path: Path) -> Any:
@@ -179,12 +224,16 @@ def _parse(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(_("{file}: cannot be read as UTF-8 text ({reason}).").format(file=path, reason=err)) from None
-    if path.suffix == ".json":
+    return _parse_text(text, str(path))
+
+
+def _parse_text(text: str, file: str) -> Any:
+    if file.lower().endswith(".json"):
         try:
             return json.loads(text)
         except json.JSONDecodeError as err:
             raise InputError(_("{file}: not valid JSON ({error} at line {line}, column {column}).").format(
-                file=path, error=err.msg, line=err.lineno, column=err.colno)) from None
+                file=file, error=err.msg, line=err.lineno, column=err.colno)) from None
     import yaml
 
     try:
@@ -193,7 +242,7 @@ def _parse(path: Path) -> Any:
         mark = getattr(err, "problem_mark", None)
         at = _(" at line {line}, column {column}").format(line=mark.line + 1, column=mark.column + 1) if mark else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise InputError(_("{file}: not valid YAML ({problem}{at}).").format(file=path, problem=problem, at=at)) from None
+        raise InputError(_("{file}: not valid YAML ({problem}{at}).").format(file=file, problem=problem, at=at)) from None
 
 
 def _unknown(where: _Where, raw: Mapping, allowed: tuple[str, ...]) -> None:
@@ -224,7 +273,7 @@ def _lexicons(where: _Where, raw: Any) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _test(where: _Where, raw: Mapping, folder: Path, lexicons: dict, task: str, seed: int) -> TestSpec:
+def _test(where: _Where, raw: Mapping, folder: Path | None, lexicons: dict, task: str, seed: int) -> TestSpec:
     _unknown(where, raw, _TEST_KEYS)
     name = _text(where, raw, "name", required=True)
     kind = raw.get("type")
@@ -250,6 +299,9 @@ def _test(where: _Where, raw: Mapping, folder: Path, lexicons: dict, task: str, 
         texts, slots = fill_templates(where, raw["template"], lexicons, max_cases, rng)
     elif given[0] == "texts":
         texts = listed_texts(where, raw["texts"], max_cases)
+    elif folder is None:
+        raise where.error("data", _("an uploaded suite cannot read files on the server; list its texts under "
+                                    "'texts' instead."))
     else:
         texts = data_texts(where, raw["data"], folder, max_cases)
     perturbation, params = _perturbation(where, raw.get("perturbation"), kind, lexicons)
