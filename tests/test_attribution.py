@@ -92,6 +92,7 @@ def test_ig_is_complete_on_the_real_encoder(real_clf):
     assert a.target == int(np.argmax(run_model(real_clf, TEXT).head_logits))
 
 
+@pytest.mark.slow
 def test_trained_sentiment_head_attributions_are_complete_and_faithful(sentiment):
     text = "The plot is thin but the performances are wonderful."
     a = attribute(sentiment, text, method="ig")
@@ -210,7 +211,7 @@ def test_layer_methods_explain_a_token_label(ner, method):
 # Every method, one contract.
 
 
-@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("method", [pytest.param(m, marks=pytest.mark.slow) if m == "ig" else m for m in METHODS])
 def test_every_method_gives_T_deterministic_scores(clf, ner, method):
     for bundle, kwargs in ((clf, {}), (ner, {"token_index": 2})):
         first = attribute(bundle, TEXT, method=method, **kwargs)

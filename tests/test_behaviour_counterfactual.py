@@ -47,6 +47,7 @@ def test_no_flip_within_k_words_is_reported_and_more_words_are_tried_next(tokeni
     assert _label(bag, two.edited_text) == "rotten"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("use_mlm", [False, True], ids=["vocabulary", "masked LM"])
 def test_every_returned_edit_flips_when_rerun(tiny_classifier, tiny_mlm, use_mlm):
     before = hook_snapshot(tiny_classifier.model)

@@ -43,6 +43,7 @@ def _probs(bundle, text):
     return torch.softmax(torch.tensor(run_model(bundle, text).head_logits, dtype=torch.float64), -1).numpy()
 
 
+@pytest.mark.slow
 def test_scores_equal_one_text_at_a_time(tiny_classifier, tiny_suite):
     before = hook_snapshot(tiny_classifier.model)
     result = run_suite(tiny_classifier, tiny_suite)
@@ -115,6 +116,7 @@ def test_bag_of_words_fails_negation_and_passes_typo_free_invariance(bag):
 TAGS = ("O", "B-GIVEN_NAME", "I-GIVEN_NAME", "B-CITY", "I-CITY")
 
 
+@pytest.mark.slow
 def test_tagger_entities_equal_an_independent_reading(tokenizer, tmp_path):
     tagger = tiny_bundle(tokenizer, "token-classification", labels=TAGS, seed=3)
     path = tmp_path / "t.yaml"

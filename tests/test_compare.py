@@ -280,6 +280,7 @@ def test_sentiment_head_changes_nothing_below_layer_4_of_its_base(sentiment_and_
     assert c.prediction_a.label == "fresh" and c.prediction_b is None
 
 
+@pytest.mark.slow
 def test_sentiment_head_over_held_out_reviews_batched_as_one_text_each(sentiment_and_base):
     a, b = sentiment_and_base
     rows = [json.loads(line) for line in (HEADS_DIR / "minilm-sentiment" / "heldout.jsonl").read_text().splitlines()]
@@ -294,6 +295,7 @@ def test_sentiment_head_over_held_out_reviews_batched_as_one_text_each(sentiment
     assert [a.labels[p] for p in d.predicted_a[:6]] == predicted
 
 
+@pytest.mark.slow
 def test_splade_and_minilm_share_a_tokenizer_but_not_a_shape():
     from explain.models.catalog import SPLADE_MODEL
 

@@ -27,6 +27,7 @@ TEXTS = ["A gripping, beautifully shot film.", "Dull.", "Nothing happens, slowly
 PAIRS = [None, "Is it good?", None, "Really.", "fine", None]
 
 
+@pytest.mark.slow
 def test_ig_default_is_adaptive_and_complete(sentiment):
     a = attribute(sentiment, TEXT, method="ig")
     gap = a.target_score - a.baseline_score
@@ -58,6 +59,7 @@ def clf_two(tokenizer):
 @pytest.mark.parametrize("family", ["bert", "distilbert", "roberta"])
 @pytest.mark.parametrize("method, options", [("ig", {"n_steps": 8, "baseline": "mask"}), ("saliency", {}),
                                              ("input_x_gradient", {}), ("occlusion", {"features": "word"})])
+@pytest.mark.slow
 def test_rows_batched_with_padding_equal_one_row_attribute(tokenizer, family, method, options):
     bundle = family_bundle(family, "sequence-classification", tokenizer, labels=("neg", "pos"), seed=1)
     if method == "ig" and bundle.tokenizer.mask_token_id is None:
@@ -140,6 +142,7 @@ def test_dataset_attributions_cancel(tiny_classifier):
         dataset_attributions(tiny_classifier, rows, cancel=cancel)
 
 
+@pytest.mark.slow
 def test_no_hooks_or_gradients_left_on_the_shared_model(sentiment):
     rows = rows_from_texts(TEXTS, ["fresh", "rotten"] * 3)
     dataset_attributions(sentiment, rows, method="saliency")  # transformers' own lazy hooks, once

@@ -97,6 +97,7 @@ def test_length_batches_cover_every_row_once_within_limits():
     assert [b.tolist() for b in batches] == [b.tolist() for b in length_batches(lengths, 32, 2000, seed=1)]
 
 
+@pytest.mark.slow
 def test_shipped_head_on_its_heldout_sample_matches_its_card(sentiment, heldout):
     ev = evaluate(sentiment, heldout)
     card = sentiment.card["metrics"]["heldout_jsonl"]
@@ -172,6 +173,7 @@ def ner():
     return load_model(NER_MODEL)
 
 
+@pytest.mark.slow
 def test_tagging_scores_words_by_their_first_piece(ner):
     seqeval = pytest.importorskip("seqeval.metrics")
     rows = rows_from_texts([t for t, _ in NER_ROWS], [g for _, g in NER_ROWS])

@@ -82,6 +82,7 @@ def test_importance_is_the_gate_gradient_of_each_rows_loss(tokenizer):
     np.testing.assert_allclose(importance_from_rows(np.concatenate(halves)).raw, imp.raw, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_pruning_curve_ends_and_random_order(tokenizer):
     bundle = family_bundle("distilbert", "sequence-classification", tokenizer, labels=("neg", "pos"), seed=5)
     rows = rows_from_texts(TEXTS * 3, LABELS * 3)
@@ -117,6 +118,7 @@ def test_default_ks_and_bad_input(tiny_classifier):
         pruning_curve(tiny_classifier, rows, np.ones((3, 4)))
 
 
+@pytest.mark.slow
 def test_shipped_head_importance_and_no_state_left(sentiment):
     bundle = sentiment
     rows = read_rows(HEADS_DIR / "minilm-sentiment" / "heldout.jsonl").subset(range(0, 300, 5))

@@ -80,6 +80,7 @@ def test_cli_writes_attributions_heads_and_the_report(cli_run):
     assert page.count("Plotly.newPlot") >= 8 and "https://" not in page.split("</head>")[1][:2000]
 
 
+@pytest.mark.slow
 def test_streaming_in_small_chunks_equals_one_evaluation(sentiment, library):
     match = match_labels(scan_rows(HELDOUT).classes, sentiment.labels)
     seen = []
@@ -140,6 +141,7 @@ def test_over_long_and_control_character_names_give_one_line(tmp_path, capsys, c
     assert expected in line and len(line) < 400, line
 
 
+@pytest.mark.slow
 def test_unknown_labels_are_named_and_label_map_fixes_them(tmp_path, capsys):
     data = tmp_path / "renamed.csv"
     data.write_text("text,label\nA wonderful and moving film.,positive\nDull and far too long.,negative\n"
@@ -154,6 +156,7 @@ def test_unknown_labels_are_named_and_label_map_fixes_them(tmp_path, capsys):
     assert metrics["n"] == 3 and metrics["accuracy"] == 1.0
 
 
+@pytest.mark.slow
 def test_hostile_rows_come_out_inert_in_report_and_csv(tmp_path):
     data = tmp_path / "hostile.jsonl"
     rows = [{"text": SCRIPT, "label": "fresh"}, {"text": FORMULA, "label": "rotten"},

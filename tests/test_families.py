@@ -261,6 +261,7 @@ def test_every_attribution_method(family_bundle, ck_id, method):
     assert hook_snapshot(bundle.model) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ck_id", CLASSIFIERS)
 def test_layer_attributions_faithfulness_and_head_importance(family_bundle, ck_id):
     bundle = family_bundle(ck_id)

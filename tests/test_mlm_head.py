@@ -69,6 +69,7 @@ def test_card_has_required_fields(card):
     assert "scripts/train_mlm_head.py" in card["command"]
 
 
+@pytest.mark.slow
 def test_loads_with_the_shipped_weights_in_place(head, card):
     assert head.task == "masked-lm" and head.has_mlm and head.name == card["name"]
     state = head.model.state_dict()
@@ -130,6 +131,7 @@ def test_card_numbers_on_the_test_articles_are_reproduced(head, card):
     assert shipped["top1"] > unigram["top1"] + 0.15 and shipped["top5"] > unigram["top5"] + 0.15
 
 
+@pytest.mark.slow
 def test_probabilities_at_a_mask_sum_to_one(head, heldout):
     logits, _ = heldout
     probs = torch.softmax(logits.double(), -1).numpy()

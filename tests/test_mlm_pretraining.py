@@ -85,6 +85,7 @@ def test_predictions_match_fill_mask_tiny(tiny_mlm):
     _check_against_fill_mask(tiny_mlm, LONG)
 
 
+@pytest.mark.slow
 def test_predictions_match_fill_mask_shipped_mlm_model():
     from explain import load_model
     from explain.models.heads import HEADS_DIR, read_card

@@ -53,6 +53,7 @@ def test_tiny_bert_every_layer(tiny_mlm, layer):
     np.testing.assert_allclose(_ffn(tiny_mlm, layer, calc.after_norm), run.hidden_states[layer + 1], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_default_model_every_layer(default_bundle):
     run = run_model(default_bundle, TEXT)
     for layer in range(default_bundle.num_layers):

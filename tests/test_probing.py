@@ -45,6 +45,7 @@ def test_padding_and_batching_do_not_change_word_features(tiny_mlm, merge):
             np.testing.assert_allclose(rows[:, w], want, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_probe_accuracy_equals_a_scikit_learn_fit(tiny_features, probe_set):
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
@@ -74,6 +75,7 @@ def test_sklearn_and_torch_solvers_agree(tiny_features, probe_set):
     np.testing.assert_allclose(a.control_accuracy, b.control_accuracy, atol=2 / a.n_test)
 
 
+@pytest.mark.slow
 def test_control_task_gives_no_selectivity_on_random_features(probe_set, tiny_features):
     """Features that carry nothing about the word: task and control probes both fall to chance."""
     rng = np.random.default_rng(0)

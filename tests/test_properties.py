@@ -68,6 +68,7 @@ def with_masks(bundle, text: str) -> str:
 # ---- the library -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @settings(suppress_health_check=FIXTURES)
 @given(ck_id=st.sampled_from(RUN_MODELS), text=any_text, text_pair=pair)
 def test_run_model_works_or_says_why(family_bundle, ck_id, text, text_pair):
@@ -96,6 +97,7 @@ def test_run_model_works_or_says_why(family_bundle, ck_id, text, text_pair):
     position=st.integers(-3, 70),
     top_k=st.one_of(st.integers(1, 20), st.integers(-3, 0), st.integers(10**6, 10**7)),
 )
+@pytest.mark.slow
 def test_masked_token_functions_work_or_say_why(family_bundle, ck_id, text, text_pair, chosen, position, top_k):
     bundle = family_bundle(ck_id)
     text, text_pair = with_masks(bundle, text), text_pair and with_masks(bundle, text_pair)
@@ -119,6 +121,7 @@ def test_masked_token_functions_work_or_say_why(family_bundle, ck_id, text, text
         assert pll.pseudo_perplexity >= 1
 
 
+@pytest.mark.slow
 @settings(max_examples=FEW, suppress_health_check=FIXTURES)
 @given(text=any_text, text_pair=pair)
 def test_default_model_attention_rows_sum_to_one(default_bundle, text, text_pair):
@@ -134,6 +137,7 @@ def test_default_model_attention_rows_sum_to_one(default_bundle, text, text_pair
 @settings(max_examples=FEW, suppress_health_check=FIXTURES)
 @given(words=st.lists(st.one_of(st.sampled_from(WORDS), st.text(min_size=1, max_size=5)), min_size=1, max_size=10),
        baseline=st.sampled_from(["pad", "mask", "zero"]))
+@pytest.mark.slow
 def test_integrated_gradients_is_complete_on_the_sentiment_head(sentiment, words, baseline):
     """sum(scores) = f(x) - f(baseline) within 5 % (or 1e-3 when the two scores almost agree), 50 steps."""
     a = outcome(attribute, sentiment, " ".join(words), method="ig", baseline=baseline)
