@@ -164,9 +164,13 @@ def targets_table(ts: list[dict]) -> str:
         return fmt(Cell(t["measured_ms"], estimated=t["estimated"]))
 
     def limit(t: dict) -> str:
+        if t.get("unit") == "text":
+            return t["limit"]
         return f"{t['limit_ms']:g} rows/s" if t.get("unit") == "rows/s" else fmt(Cell(t["limit_ms"]))
 
     def measured(t: dict) -> str:
+        if t.get("unit") == "text":
+            return t["measured"]
         if t.get("unit") == "rows/s" and t["measured_ms"] is not None:
             return f"{t['measured_ms']:.0f} rows/s"
         return ms(t)
@@ -187,6 +191,41 @@ def data_targets(data: dict) -> list[dict]:
         out.append({"target": f"compare: {t['target']}", "limit_ms": t["limit_ms"], "measured_ms": t["measured_ms"],
                     "estimated": False, "result": "PASS" if t["pass"] else "FAIL"})
     return out
+
+
+FEATURES = {"behaviour": "Behavioural tests", "probing": "Probing and neurons"}
+
+
+def _feature_passed(row: dict) -> bool | None:
+    """benchmarks/behaviour.py says `passed`, benchmarks/probing.py `pass`; None: no target."""
+    return row.get("passed", row.get("pass"))
+
+
+def _feature_anchor(row: dict) -> str:
+    a = row.get("anchor")
+    if a is None:
+        return ""
+    if isinstance(a, dict):
+        return f"{a['value']} {a['unit']} ({a['name']})"
+    return f"{a} {row['unit']} ({row.get('anchor_name', '')})"
+
+
+def feature_targets(data: dict) -> list[dict]:
+    """Rows of benchmarks/behaviour.py and benchmarks/probing.py that have a pass/fail target."""
+    return [{"target": f"{part}: {r['name']}", "limit": str(r["target"]), "measured": f"{r['value']} {r['unit']}",
+             "unit": "text", "estimated": False, "result": "PASS" if _feature_passed(r) else "FAIL"}
+            for part in FEATURES for r in data.get(part, []) if _feature_passed(r) is not None]
+
+
+def feature_table(data: dict) -> str:
+    rows = []
+    for part, title in FEATURES.items():
+        if data.get(part):
+            rows.append([title])
+            rows += [[r["name"], f"{r['value']} {r['unit']}", _feature_anchor(r), str(r.get("ratio", ""))]
+                     for r in data[part]]
+    return table("Behavioural tests, probing and neurons (anchors measured in the same run)",
+                 ["", "value", "anchor", "ratio"], rows)
 
 
 def data_table(data: dict) -> str:

@@ -16,8 +16,8 @@ start: process start -> /_stcore/health -> first chart visible in Chromium; targ
 Models (benchmarks/subjects.py): the offline default (all-MiniLM-L6-v2, 6 layers x 12 heads x 384) with
 its shipped heads, and a random BERT of bert-base shape (12 layers x 12 heads x 768, seed 0) for the cost
 at full size. Inputs: held-out movie-review sentences joined and cut to exactly T tokens ([CLS] and [SEP]
-included). What is timed: benchmarks/views.py; tables and targets: benchmarks/report.py; the data-set
-and comparison parts: benchmarks/dataset.py and benchmarks/compare.py.
+included). What is timed: benchmarks/views.py; tables and targets: benchmarks/report.py; the data-set,
+comparison, behavioural-test and probing parts: benchmarks/dataset.py, compare.py, behaviour.py, probing.py.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ from benchmarks.report import (
     browser_table,
     data_table,
     data_targets,
+    feature_table,
+    feature_targets,
     machine_info,
     model_table,
     pages_table,
@@ -56,15 +58,20 @@ OUT = Path(__file__).resolve().parent / "latest.json"
 
 
 def bench_data(quick: bool) -> dict:
-    """benchmarks/dataset.py (evaluation rows/s, aggregated IG vs a Captum per-row loop) and benchmarks/compare.py."""
-    from benchmarks import compare, dataset
+    """benchmarks/dataset.py (evaluation rows/s, aggregated IG vs a Captum per-row loop), benchmarks/compare.py,
+    benchmarks/behaviour.py (suite cases/s, counterfactual search) and benchmarks/probing.py (probes, neuron view)."""
+    from benchmarks import behaviour, compare, dataset, probing
 
     print("  data set", flush=True)
     out = {"dataset": dataset.measure(quick)}
     print("  compare", flush=True)
     out["compare"] = compare.measure(quick)
+    flags = ["--quick"] if quick else []
+    print("  behaviour", flush=True)
+    out["behaviour"] = behaviour.main(flags)
+    print("  probing", flush=True)
+    out["probing"] = probing.main(flags)
     return out
-
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -74,7 +81,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-browser", action="store_true", help="skip the Chromium measurements")
     p.add_argument("--no-pages", action="store_true", help="skip the per-page rerun times (AppTest)")
     p.add_argument("--no-data", action="store_true",
-                   help="skip the data-set and model-comparison parts (benchmarks/dataset.py, benchmarks/compare.py)")
+                   help="skip the data-set, comparison, behaviour and probing parts (benchmarks/dataset.py, "
+                        "compare.py, behaviour.py, probing.py)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     p.add_argument("--repeats", type=int, default=None, help="timed calls per cell after a warm-up (default 5; quick 3)")
     p.add_argument("--max-seconds", type=float, default=None,
@@ -116,7 +124,7 @@ def main(argv=None) -> None:
     data = {} if args.no_data else bench_data(args.quick)
     if data:
         loads.append(os.getloadavg()[0])
-    ts = targets(rec, browser) + data_targets(data)
+    ts = targets(rec, browser) + data_targets(data) + feature_targets(data)
     seconds = time.perf_counter() - started
     report = [model_table(rec, s, lengths) for s in subjects]
     if not args.no_pages:
@@ -125,6 +133,7 @@ def main(argv=None) -> None:
         report.append(browser_table(browser))
     if data:
         report.append(data_table(data))
+        report.append(feature_table(data))
     report.append(targets_table(ts))
     print()
     print("\n\n".join(report))
