@@ -133,3 +133,11 @@ def test_unreadable_files_are_named(tmp_path):
         load_suite(write(tmp_path, "{nope", "s.json"))
     with pytest.raises(InputError, match="shipped suites are: pii, sentiment"):
         load_suite("no-such-suite")
+
+
+def test_a_shipped_suite_is_named_by_its_file_name_not_the_install_path():
+    """Messages and exports of a hosted server must not show where the package is installed."""
+    from explain.behaviour.suite import SUITES_DIR
+
+    suite = load_suite("sentiment")
+    assert suite.path == "sentiment.yaml" and str(SUITES_DIR) not in suite.path

@@ -144,7 +144,7 @@ def find_suite(spec: str) -> Path:
 def load_suite(spec: str | Path) -> Suite:
     """Read and check a suite file (see the module docstring); InputError names file, test and field."""
     path = find_suite(str(spec))
-    return suite_from_data(_parse(path), str(path), path.parent)
+    return suite_from_data(_parse(path), _file_name(path), path.parent)
 
 
 def read_suite(data: bytes, name: str, max_texts: int | None = None) -> Suite:
@@ -223,8 +223,14 @@ def _parse(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise InputError(_("{file}: cannot be read as UTF-8 text ({reason}).").format(file=path, reason=err)) from None
-    return _parse_text(text, str(path))
+        raise InputError(_("{file}: cannot be read as UTF-8 text ({reason}).").format(
+            file=_file_name(path), reason=err)) from None
+    return _parse_text(text, _file_name(path))
+
+
+def _file_name(path: Path) -> str:
+    """How messages name a suite file: a shipped one by its short name (not the server's install path)."""
+    return path.name if path.parent.resolve() == SUITES_DIR.resolve() else str(path)
 
 
 def _parse_text(text: str, file: str) -> Any:
