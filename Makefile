@@ -17,7 +17,7 @@ run:
 
 # Everything CI runs: unit, library, AppTest, real Chromium, Ray (when installed), the wheel.
 test:
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=20
 
 # The quick loop (about a minute and a half on 2 cores): no browser, no AppTest of a real model, no Ray, nothing slow.
 test-fast:
