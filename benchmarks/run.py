@@ -56,13 +56,16 @@ OUT = Path(__file__).resolve().parent / "latest.json"
 
 
 def bench_data(quick: bool) -> dict:
-    """benchmarks/dataset.py (evaluation rows/s, aggregated IG vs a Captum per-row loop) and benchmarks/compare.py."""
-    from benchmarks import compare, dataset
+    """benchmarks/dataset.py (evaluation rows/s, aggregated IG vs a Captum per-row loop), benchmarks/compare.py and
+    benchmarks/probing.py (probing every layer for POS vs scikit-learn per layer; the neuron view at 128 tokens)."""
+    from benchmarks import compare, dataset, probing
 
     print("  data set", flush=True)
     out = {"dataset": dataset.measure(quick)}
     print("  compare", flush=True)
     out["compare"] = compare.measure(quick)
+    print("  probing", flush=True)
+    out["probing"] = probing.measure(quick)
     return out
 
 
@@ -74,7 +77,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-browser", action="store_true", help="skip the Chromium measurements")
     p.add_argument("--no-pages", action="store_true", help="skip the per-page rerun times (AppTest)")
     p.add_argument("--no-data", action="store_true",
-                   help="skip the data-set and model-comparison parts (benchmarks/dataset.py, benchmarks/compare.py)")
+                   help="skip the data-set, model-comparison and probing parts (benchmarks/dataset.py, compare.py, "
+                        "probing.py)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     p.add_argument("--repeats", type=int, default=None, help="timed calls per cell after a warm-up (default 5; quick 3)")
     p.add_argument("--max-seconds", type=float, default=None,

@@ -1,0 +1,1 @@
+"""The What layers know page: page.py lays out; compute.py (cached probes and neurons, shared with the lessons), probes.py (probe curves, a user's labels, exports), neurons.py (the neurons of the text on screen)."""
