@@ -36,7 +36,11 @@ def save(page: Page, name: str, full_page: bool = True) -> None:
 
 def probe(page: Page, button: str, done: str) -> None:
     """Press the Probe button when there is one, then wait until `done` is on the page."""
-    buttons = page.get_by_role("button", name=button)
+    page.wait_for_function(  # the first run draws either the button or (a result shared by the server) the curves
+        """([b, t]) => document.body.innerText.includes(t)
+                      || [...document.querySelectorAll('button')].some(e => e.innerText.trim() === b)""",
+        arg=[button, done], timeout=120_000)
+    buttons = page.get_by_role("button", name=button, exact=True)
     if buttons.count():
         buttons.first.click()
     page.wait_for_function("t => document.body.innerText.includes(t)", arg=done, timeout=PROBE_MS)

@@ -74,8 +74,9 @@ def neuron_section(bundle, run, spec: str, text: str, pair: str | None) -> None:
 
     st.subheader(_("Factors of the activations (NMF)"))
     most = min(10, words)
-    k = st.slider(_("Number of factors"), 1, most, min(3, most), key="layers.factors",
-                  help=_("Non-negative matrix factorisation groups the tokens whose neurons fire alike (Ecco's view)."))
+    k = 1 if most == 1 else st.slider(  # one word token: one factor, no slider (its range would be empty)
+        _("Number of factors"), 1, most, min(3, most), key="layers.factors",
+        help=_("Non-negative matrix factorisation groups the tokens whose neurons fire alike (Ecco's view)."))
     try:
         f = compute.factors(spec, text, pair, block, int(k))
     except BertLensError as err:
