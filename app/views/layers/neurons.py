@@ -58,11 +58,10 @@ def neuron_section(bundle, run, spec: str, text: str, pair: str | None) -> None:
         rows[_("writes (top tokens through the MLM head)")] = ["  ".join(toks[:8]) for toks in vocab.top_tokens]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     if vocab is None:
-        left, right = st.columns([4, 1], vertical_alignment="center")
-        left.info(_("What a neuron writes is read through a masked-language-model head (its W_out column → the "
-                    "vocabulary); {model} has none. The shipped MLM model has one.").format(model=_(bundle.name)))
-        right.button(_("Use {model}").format(model=_(MLM_MODEL)), on_click=use_model, args=(MLM_MODEL,),
-                     key="layers.use_mlm")
+        st.info(_("What a neuron writes is read through a masked-language-model head (its W_out column → the "
+                  "vocabulary); {model} has none. The shipped MLM model has one.").format(model=_(bundle.name)))
+        st.button(_("Use {model}").format(model=_(MLM_MODEL)), on_click=use_model, args=(MLM_MODEL,),
+                  key="layers.use_mlm")
     with st.expander(_("The top neurons of each token")):
         shown = [t for t in range(len(acts.tokens)) if not run.special[t]]
         st.dataframe(pd.DataFrame({

@@ -93,6 +93,11 @@ def shipped_view(bundle, spec: str) -> None:
     curves(reports, metric, "layers.curves", title=_("What each layer of {model} knows").format(model=_(bundle.name)))
     for line in summary_lines(reports):
         st.markdown("- " + line)
+    for r in reports:
+        if r.majority_accuracy > 0.8 and metric == "accuracy":
+            st.caption(_("{share:.0%} of the held-out words of {name} are {label}: its accuracy says little; read "
+                         "macro-F1 (Score, above).").format(share=r.majority_accuracy, name=set_name(r.label_set),
+                                                            label=r.majority_label))
     order = tenney_order(reports)
     cog = {r.label_set: r.centre_of_gravity for r in reports}
     st.markdown((_("**Tenney et al.'s order holds here**: parts of speech ({pos:.2f}) before the dependency relation "
