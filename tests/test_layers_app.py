@@ -167,3 +167,19 @@ def test_own_labels_csv_gives_the_librarys_report_and_a_bad_one_a_message():
     at.file_uploader(key="layers.upload").set_value(("bad.csv", bad, "text/csv")).run()
     assert not at.exception
     assert len(at.error) == 1 and "bad.csv" in at.error[0].value and "2 labels for 3 words" in at.error[0].value
+
+
+def test_neuron_and_own_label_views_in_chinese():
+    from explain import builtin_models
+    from tests.helpers import untranslated
+
+    at = open_layers("neurons", timeout=300, lang="zh")
+    bundle = load_model(DEFAULT_MODEL)
+    allow = [TEXT, *bundle.tokenizer.tokenize(TEXT), *builtin_models(), "rotten", "fresh"]
+    assert not untranslated(at, allow)
+    at.session_state["layers.view"] = "own"
+    at.run()
+    assert not at.exception and not untranslated(at, allow)
+    at.file_uploader(key="layers.upload").set_value(("bad.csv", b"text\nThe cat\n", "text/csv")).run()
+    assert not at.exception and "labels" in at.error[0].value
+    assert not untranslated(at, allow + ["bad.csv", "text", "labels"])  # column names stay English

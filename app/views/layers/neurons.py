@@ -35,12 +35,13 @@ def neuron_section(bundle, run, spec: str, text: str, pair: str | None) -> None:
         st.info(str(err))
         return
     view = neuron_view(acts, block, k=top_k, n_neurons=n_neurons)
-    st.markdown(_("Each layer's feed-forward block has **{n:,} neurons**: neuron j reads the token's vector through row "
-                  "j of W_in (its key) and, when it fires, adds column j of W_out (its value) to it (Geva et al. 2021). "
-                  "The {shown} neurons of layer {layer} that fire most on this text:").format(
-        n=acts.num_neurons, shown=len(view.neurons), layer=layer))
-    fig = neuron_heatmap(acts, block, view.neurons, title=_("Layer {layer}: activation of each neuron on each token").format(
-        layer=layer))
+    st.markdown(_(
+        "Each layer's feed-forward block has **{n:,} neurons**: neuron j reads the token's vector through row "
+        "j of W_in (its key) and, when it fires, adds column j of W_out (its value) to it (Geva et al. 2021). "
+        "The {shown} neurons of layer {layer} that fire most on this text:"
+    ).format(n=acts.num_neurons, shown=len(view.neurons), layer=layer))
+    title = _("Layer {layer}: activation of each neuron on each token").format(layer=layer)
+    fig = neuron_heatmap(acts, block, view.neurons, title=title)
     st.plotly_chart(presented(fig), key="layers.heatmap", config=figure_config("layers.heatmap"))
 
     vocab = None

@@ -68,8 +68,9 @@ def table_and_downloads(reports, model: str, data: str, key: str) -> None:
     c1, c2 = st.columns(2)
     c1.download_button(_("Probe table (CSV)"), probe_csv(reports).encode("utf-8"), f"bert-lens-{key}.csv", "text/csv",
                        key=f"layers.dl_csv.{key}", on_click="ignore")
-    c2.download_button(_("Probe report (JSON)"), json.dumps(probe_json(reports, model, data), indent=1, ensure_ascii=False),
-                       f"bert-lens-{key}.json", "application/json", key=f"layers.dl_json.{key}", on_click="ignore")
+    report = json.dumps(probe_json(reports, model, data), indent=1, ensure_ascii=False)
+    c2.download_button(_("Probe report (JSON)"), report, f"bert-lens-{key}.json", "application/json",
+                       key=f"layers.dl_json.{key}", on_click="ignore")
 
 
 def shipped_view(bundle, spec: str) -> None:
@@ -120,9 +121,9 @@ def user_view(bundle, spec: str) -> None:
     from explain.probing.data import load_shipped
     from explain.probing.export import example_csv
 
-    st.markdown(_("Probe a label of your own: a CSV with one sentence a row, columns **text** (words separated by "
-                  "spaces), **labels** (one label per word, separated by spaces) and optionally **split** (train or "
-                  "test; without it a fifth of the sentences are held out). At least 10 sentences."))
+    st.markdown(_("Probe a label of your own: a CSV with one sentence a row, columns `text` (words separated by "
+                  "spaces), `labels` (one label per word, separated by spaces) and optionally `split` (`train` or "
+                  "`test`; without it a fifth of the sentences are held out). At least 10 sentences."))
     c1, c2 = st.columns([3, 2])
     with c2:
         merge = merge_choice()
