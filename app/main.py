@@ -54,6 +54,7 @@ page = st.navigation(
         st.Page(page_script("embeddings"), title=_("Embeddings and positions"), icon=":material/scatter_plot:", url_path="embeddings"),
         st.Page(page_script("attention"), title=_("Attention"), icon=":material/visibility:", url_path="attention"),
         st.Page(page_script("masked"), title=_("Masked-token predictions"), icon=":material/theater_comedy:", url_path="masked"),
+        st.Page(page_script("layers"), title=_("What layers know"), icon=":material/layers:", url_path="layers"),
         st.Page(page_script("attributions"), title=_("Attributions"), icon=":material/explore:", url_path="attributions"),
         st.Page(page_script("train"), title=_("Train a head"), icon=":material/model_training:", url_path="train"),
         st.Page(page_script("compare"), title=_("Compare two models"), icon=":material/compare:", url_path="compare"),

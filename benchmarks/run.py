@@ -70,7 +70,7 @@ def bench_data(quick: bool) -> dict:
     print("  behaviour", flush=True)
     out["behaviour"] = behaviour.main(flags)
     print("  probing", flush=True)
-    out["probing"] = probing.main(flags)
+    out["probing"] = probing.measure(quick)
     return out
 
 

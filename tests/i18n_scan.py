@@ -33,6 +33,7 @@ ALLOWED = frozenset(w.lower() for w in """
     Kundaje Zeiler Fergus Lundberg Lee Ribeiro Singh Guestrin Vig Michel Kornblith Clark Jain Wallace
     Wiegreffe Pinter ACL WordNet Wikipedia Gauss Legendre Guo Monroe Colaresi Quinn Kovaleva Merchant
     CheckList MFT INV DIR HotFlip Ebrahimi YAML
+    Tenney Das Pavlick Hewitt Liang Geva Ecco spaCy en_core_web_sm NMF GELU IsNext NotNext W_in W_out WH
 """.split())  # noqa: SIM905 (a word list reads better as text)
 
 # Whole phrases that stay English: the product's name, the language chooser (each language in its own name),

@@ -264,7 +264,7 @@ CASES = [
     Case("Control character as the layer in the link", link_case("attention", layer="2\x00"),
          r"Ignored layer='2\\x00'"),
     Case("Lesson step not a number in the link", link_case("lessons", step="three"), r"Ignored step='three'"),
-    Case("Lesson step out of range in the link", link_case("lessons", step="99"), r"asked for step 99.*showing 9"),
+    Case("Lesson step out of range in the link", link_case("lessons", step="99"), r"asked for step 99.*showing 10"),
     Case("5,000-character target class in the link", link_case("attributions", model=SENTIMENT, target="x" * 5000),
          r"Ignored target='x+…x+ \(5,000 characters\)'"),
     Case("5,000-character model B in the link", link_case("compare", model_b="b" * 5000),

@@ -1,5 +1,6 @@
-"""AppTest of the Lessons page: all nine steps on the live model, Previous/Next, links that restore a
-step, the model switches of steps 6-9, the Chinese example, and presenter mode."""
+"""AppTest of the Lessons page: all ten steps on the live model, Previous/Next, links that restore a
+step, the model switches of steps 6-9, NSP with the shipped head in step 6, the probe curves of step 10 (in
+English and Chinese), the Chinese example, and presenter mode."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bert_lens.fallback import SENTIMENT_MODEL
+from bert_lens.views import page_file
 from bert_lens.views.lessons.state import CHINESE, EXAMPLES, NUM_STEPS
 from explain import load_model, run_model
+from explain.mlm import next_sentence_probability
 from explain.mlm_pretraining import draw_masking
-from explain.models.catalog import NER_MODEL, builtin_models_for
-from tests.helpers import open_app, set_text
+from explain.models.catalog import NER_MODEL, NSP_MODEL, builtin_models_for
+from tests.helpers import MAIN, open_app, set_text
 
 pytestmark = pytest.mark.app  # AppTest: the Streamlit app runs
 
@@ -45,6 +48,7 @@ EXPECTED = {
     7: ("Recomputed vs the model's logits", "✓"),
     8: ("Completeness: the scores add up to", SENTIMENT_MODEL),
     9: ("Rank agreement with |IG| (Spearman ρ)", "Largest disagreement"),
+    10: ("A **linear probe**", "Tenney et al. (2019)"),  # the curves come after the Probe button (test below)
 }
 
 
@@ -63,7 +67,7 @@ def test_walk_all_steps_with_next_and_back():
             at.button(key="lesson.next").click().run()
     assert at.button(key="lesson.next").disabled
     at.button(key="lesson.prev").click().run()
-    assert heading(at).startswith("#### Step 8")
+    assert heading(at).startswith(f"#### Step {NUM_STEPS - 1}")
 
 
 def test_multihead_and_head_errors_are_tiny():
@@ -173,3 +177,59 @@ def test_presenter_mode_on_every_page(page):
     charts = at.get("plotly_chart")
     if page != "tokens":
         assert charts and json.loads(charts[-1].proto.spec)["layout"]["font"]["size"] == 19
+
+
+def test_step_6_nsp_uses_the_shipped_head_on_a_true_and_a_random_pair():
+    at = lesson(step="6")
+    at.radio(key="lesson.pretrain").set_value("nsp").run()
+    assert "NSP needs a sentence pair" in texts(at)
+    nsp = load_model(NSP_MODEL)
+    shown = {}
+    for button in ("lesson.nsp_true", "lesson.nsp_random"):
+        at.button(key=button).click().run()
+        assert not at.exception, at.exception
+        assert any(NSP_MODEL in c.value and "has no" in c.value for c in at.caption)
+        line = next(m.value for m in at.markdown if "P(B follows A)" in m.value)
+        p = next_sentence_probability(run_model(nsp, at.session_state["text"], at.session_state["pair"]))
+        assert f"{p:.1%}" in line
+        shown[button] = p
+        assert "segment" in json.loads(at.get("plotly_chart")[-1].proto.spec)["layout"]["title"]["text"]
+    assert shown["lesson.nsp_true"] > 0.5 > shown["lesson.nsp_random"]
+
+
+def finish_probes(at: AppTest) -> AppTest:
+    """Let the probe job end (the page polls it in a fragment, which AppTest does not run by itself)."""
+    for _round in range(10):
+        job = at.session_state["layers.job"] if "layers.job" in at.session_state else None
+        if job is not None:
+            job.wait(900)
+        at.run()
+        assert not at.exception, at.exception
+        if any("Centre of gravity" in m.value or "重心" in m.value for m in at.markdown):
+            return at
+    raise AssertionError("the probes did not finish")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_step_10_draws_the_probe_curves_of_the_live_model(lang):
+    from tests.helpers import untranslated
+
+    at = AppTest.from_file(MAIN, default_timeout=900)
+    at.query_params.update({"step": "10", "lang": lang, "present": "1"})
+    at.run()
+    at.switch_page(page_file("lessons")).run()
+    if not any("Centre of gravity" in m.value or "重心" in m.value for m in at.markdown):
+        at.button(key="lesson.probe").click().run()
+        finish_probes(at)
+    fig = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    names = [t.get("name") for t in fig["data"] if t.get("mode") == "lines+markers"]
+    assert len(names) == 3
+    assert fig["layout"]["font"]["size"] == 19  # presenter mode's fonts on the library's figure
+    if lang == "zh":
+        assert names == ["词性", "依存关系", "实体类型"]
+        from explain import builtin_models
+
+        text = at.session_state["text"]  # the model names (the sidebar's list) and the sentence stay English
+        allow = [text, *load_model(at.session_state["choice"].spec).tokenizer.tokenize(text), *builtin_models(),
+                 "rotten", "fresh"]
+        assert not untranslated(at, allow)

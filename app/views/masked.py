@@ -11,11 +11,11 @@ import streamlit as st
 from bert_lens import charts
 from bert_lens.common import figure_config, get_bundle, get_run, load_or_stop, run_or_stop
 from bert_lens.fallback import model_or_default
-from bert_lens.render import colored_tokens
+from bert_lens.render import colored_tokens, token_chips
 from explain import BertLensError
 from explain.i18n import N_, _, keep_language
 from explain.mlm import fill_mask, layer_lens, mask_positions, next_sentence_probability, pseudo_log_likelihood
-from explain.models.catalog import builtin_models_for
+from explain.models.catalog import NSP_MODEL, builtin_models_for
 
 choice = st.session_state["choice"]
 st.title(_("Masked-token predictions"))
@@ -122,11 +122,28 @@ elif view == "surprisal":
         st.caption(_("Salazar et al., 'Masked Language Model Scoring', ACL 2020."))
 
 else:
-    p = next_sentence_probability(plain)
-    if not bundle.has_nsp:
-        st.info(_("{model} has no next-sentence-prediction head (only original BERT checkpoints such as "
-                  "bert-base-uncased, loaded from the hub or a local folder, carry one).").format(model=_(bundle.name)))
-    elif p is None:
+    from bert_lens.views.lessons.state import nsp_accuracy, use_pair
+
+    nsp_spec, note = (choice.spec, None) if bundle.has_nsp else (NSP_MODEL, _(
+        "{model} has no next-sentence head, so this view uses **{nsp}**: BERT's next-sentence head trained by BERT "
+        "Lens on the offline default encoder ({acc:.1%} on held-out Wikipedia pairs).").format(
+        model=_(bundle.name), nsp=_(NSP_MODEL), acc=nsp_accuracy()))
+    if note:
+        st.caption(note)
+    if not choice.pair:
         st.info(_("Give a second sentence in the sidebar: the NSP head judges whether it follows the first."))
+        c1, c2 = st.columns(2)
+        c1.button(_("Try a sentence pair"), on_click=use_pair, args=(False,), key="mlm.nsp_pair")
+        c2.button(_("Try a random second sentence"), on_click=use_pair, args=(True,), key="mlm.nsp_random")
     else:
+        nsp_run = get_run(nsp_spec, choice.text, choice.pair)
+        p = next_sentence_probability(nsp_run)
+        st.html(token_chips(nsp_run.tokens, nsp_run.input_ids, nsp_run.segment, nsp_run.special))
+        st.caption(_("BERT reads [CLS] A [SEP] B [SEP]; blue tokens get segment 0 (text A), green ones segment 1 "
+                     "(text B). The head reads the pooled [CLS] vector."))
         st.metric(_("P(text B follows text A)"), f"{p:.1%}")
+        st.plotly_chart(charts.bars([_("IsNext"), _("NotNext")], {_("probability"): np.array([p, 1 - p])},
+                                    horizontal=True, height=170, title=_("Next-sentence prediction ({model})").format(
+                                        model=_(nsp_spec))),
+                        key="mlm.nsp", config=figure_config("mlm.nsp"))
+        st.button(_("Try a random second sentence"), on_click=use_pair, args=(True,), key="mlm.nsp_random")

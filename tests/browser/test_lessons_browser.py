@@ -36,7 +36,7 @@ def heading(page: Page) -> str:
     return page.locator("h4").first.inner_text()
 
 
-def wait_for_step(page: Page, step: int, prefix: str = "Step {n} of 9") -> None:
+def wait_for_step(page: Page, step: int, prefix: str = "Step {n} of 10") -> None:
     """Until step `step` is drawn and the run is over (one lesson view, no 'running' widget)."""
     page.wait_for_function(
         """p => { const h = document.querySelector('h4');
@@ -53,7 +53,7 @@ def test_every_step_in_presenter_mode_fits_1280x720(offline_page, app_url):
     open_page(page, app_url, "lessons", step=1, present=1)
     wait_for_step(page, 1)
     expect(page.locator("[data-testid=stSidebar]")).to_have_attribute("data-collapsed", "true")
-    for step in range(1, 10):
+    for step in range(1, 11):
         wait_for_step(page, step)
         if step == 7:  # the teacher changes the sentence mid-lesson: everything follows
             page.get_by_role("combobox", name="Example sentence").click()
@@ -69,10 +69,10 @@ def test_every_step_in_presenter_mode_fits_1280x720(offline_page, app_url):
             page.mouse.move(640, 715)  # no hover labels or chart toolbar in the picture
             page.wait_for_timeout(300)
             page.screenshot(path=str(Path(folder) / f"lesson-step{step}.png"))
-        if step < 9:
+        if step < 10:
             page.get_by_role("button", name="Next ▶").click()
     page.get_by_role("button", name="◀ Previous").click()
-    wait_for_step(page, 8)
+    wait_for_step(page, 9)
     assert not [u for u in page.blocked_requests if "_stcore" not in u]
 
 
@@ -99,7 +99,7 @@ def test_a_box_of_the_overview_opens_its_step(offline_page, app_url):
 
 
 def test_every_step_in_chinese_presenter_mode(browser, app_url):
-    """All nine steps in Chinese (the browser's language) at 1280x720 with presenter mode: no exception, the
+    """All ten steps in Chinese (the browser's language) at 1280x720 with presenter mode: no exception, the
     main view fits, a CJK font draws the heading, and no English is left besides tokens, model names, labels
     and the English example sentence."""
     from explain import load_model, run_model
@@ -121,7 +121,7 @@ def test_every_step_in_chinese_presenter_mode(browser, app_url):
         draw = draw_masking(bundle, run_model(bundle, sentence), seed=0)
         allow += [*draw.corrupted_tokens, *(t for row in predict_masked(bundle, draw, top_k=3).top_tokens for t in row)]
         allow_set = list(dict.fromkeys(allow))
-        for step in range(1, 10):
+        for step in range(1, 11):
             wait_for_step(page, step, prefix="第 {n} 步")
             assert page.locator("[data-testid=stException]").count() == 0, step
             assert view_bottom(page) <= PROJECTOR["height"] + TOLERANCE, (step, view_bottom(page))
@@ -135,7 +135,7 @@ def test_every_step_in_chinese_presenter_mode(browser, app_url):
                 page.mouse.move(640, 715)
                 page.wait_for_timeout(300)
                 page.screenshot(path=str(Path(folder) / "zh-lesson-step4.png"))
-            if step < 9:
+            if step < 10:
                 page.get_by_role("button", name="下一步 ▶").click()
     finally:
         context.close()

@@ -38,13 +38,14 @@ BOXES = {
     7: (7.85, 9.9, 0.6, 1.6),
     8: (3.5, 6.55, -0.05, 0.45),
     9: (6.65, 9.9, -0.05, 0.45),
+    10: (0.0, 3.3, -0.05, 0.45),
 }
 ENCODER = (3.5, 7.45, 0.8, 2.95)  # step 5: the N layers around steps 3 and 4 and the feed-forward
 FFN = (6.4, 7.3, 1.05, 2.25)
 
 
 def overview_figure(shapes: Shapes, current: int, *, height: int = 150, font_size: int = 13) -> go.Figure:
-    """The data-flow diagram; `current` (1-9) is highlighted."""
+    """The data-flow diagram; `current` (1-10) is highlighted."""
     labels = {
         1: _("1 Tokens<br>[CLS] … [SEP]"),
         2: _("2 Embedding<br>word + position<br>+ segment, LayerNorm"),
@@ -54,6 +55,7 @@ def overview_figure(shapes: Shapes, current: int, *, height: int = 150, font_siz
         7: _("7 Fine-tuning: classifier<br>[CLS] → P(y|X), {c} classes").format(c=shapes.classes or "C"),
         8: _("8 Explaining a prediction (IG)"),
         9: _("9 Attention ≠ explanation"),
+        10: _("10 What layers know (probes)"),
     }
     s = shapes
     fig = go.Figure()
@@ -73,7 +75,7 @@ def overview_figure(shapes: Shapes, current: int, *, height: int = 150, font_siz
                        text=_("feed-<br>forward"), font={"size": font_size - 1})
     for step, rect in BOXES.items():
         here = step == current
-        fill = CURRENT if here else (EXPLAIN if step in (8, 9) else OTHER)
+        fill = CURRENT if here else (EXPLAIN if step in (8, 9, 10) else OTHER)
         box(rect, fill, "#333" if here else FRAME, 3 if here else 1.2)
         fig.add_annotation(x=(rect[0] + rect[1]) / 2, y=(rect[2] + rect[3]) / 2, showarrow=False, text=labels[step],
                            font={"size": font_size, "color": "#000"})

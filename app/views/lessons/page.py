@@ -1,10 +1,10 @@
-"""Lessons: nine guided steps through BERT on the live model and the class's sentence, under an
+"""Lessons: ten guided steps through BERT on the live model and the class's sentence, under an
 overview of the data flow; presenter mode makes each step's view fit a 1280x720 projector."""
 
 import streamlit as st
 
 from bert_lens.common import run_or_stop
-from bert_lens.views.lessons import state, steps_early, steps_late
+from bert_lens.views.lessons import state, step_layers, steps_early, steps_late
 from bert_lens.views.lessons.context import StepContext
 from bert_lens.views.lessons.diagram import Shapes, overview_figure
 from explain.i18n import _
@@ -19,6 +19,7 @@ STEPS = {
     7: (steps_late.TEXT_7, steps_late.QUESTION_7, steps_late.step_7),
     8: (steps_late.TEXT_8, steps_late.QUESTION_8, steps_late.step_8),
     9: (steps_late.TEXT_9, steps_late.QUESTION_9, steps_late.step_9),
+    10: (step_layers.TEXT_10, step_layers.QUESTION_10, step_layers.step_10),
 }
 
 present = bool(st.session_state.get("present"))

@@ -13,7 +13,7 @@ from bert_lens.fallback import SENTIMENT_MODEL
 from explain.i18n import N_, _
 from explain.models.catalog import builtin_models_for
 
-NUM_STEPS = 9
+NUM_STEPS = 10
 TITLES = (
     N_("Tokens"),
     N_("The input embedding"),
@@ -24,6 +24,7 @@ TITLES = (
     N_("Fine-tuning: the classification head"),
     N_("Explaining a prediction"),
     N_("What attention does not tell you"),
+    N_("Different layers, different knowledge"),
 )
 CHINESE = "我们在北京学习中文。"
 # (label, text, pair): the lesson's example sentences; the sidebar's own text is always offered too.
@@ -37,7 +38,7 @@ EXAMPLES = (
 
 @dataclass(frozen=True)
 class Lesson:
-    """Where the class is: step (1-9), layer and head, and what the sidebar chose."""
+    """Where the class is: step (1-10), layer and head, and what the sidebar chose."""
 
     step: int
     layer: int
@@ -92,6 +93,27 @@ def use_example(index: int) -> None:
     """Callback: put a lesson example into the sidebar's text and pair."""
     _label, text, pair = EXAMPLES[index]
     st.session_state["text"], st.session_state["pair"] = text, pair
+
+
+RANDOM_SECOND = "Penguins cannot fly, but they are excellent swimmers."  # B from another text: NSP's negative
+
+
+def use_pair(random_b: bool = False) -> None:
+    """Callback: the example sentence pair into the sidebar's text and pair; with `random_b`, only B becomes a
+    sentence from another text (the user's text A is kept)."""
+    if random_b:
+        st.session_state["pair"] = RANDOM_SECOND
+        return
+    _label, text, pair = EXAMPLES[1]
+    st.session_state["text"], st.session_state["pair"] = text, pair
+
+
+def nsp_accuracy() -> float:
+    """The shipped NSP head's held-out accuracy (BERT-style test), from its card."""
+    from explain.models.catalog import NSP_MODEL
+    from explain.models.heads import read_card, shipped_heads
+
+    return read_card(shipped_heads()[NSP_MODEL])["metrics"]["bert"]["accuracy"]
 
 
 def is_chinese(text: str) -> bool:

@@ -1,5 +1,6 @@
-"""Lesson steps 6-9: pre-training (MLM, NSP), fine-tuning (the head), Integrated Gradients, attention vs
-attribution. Each uses the sidebar's model when it has the head, else a built-in model that does."""
+"""Lesson steps 6-9: pre-training (MLM; NSP with the shipped head by default), fine-tuning (the head),
+Integrated Gradients, attention vs attribution. Each uses the sidebar's model when it has the head, else a
+built-in model that does."""
 
 from __future__ import annotations
 
@@ -10,16 +11,18 @@ import streamlit as st
 
 from bert_lens import charts
 from bert_lens.common import get_bundle, get_run
-from bert_lens.render import colored_tokens
+from bert_lens.render import colored_tokens, token_chips
 from bert_lens.views.lessons import state
 from bert_lens.views.lessons.context import StepContext
 from explain import BertLensError
 from explain.attribution.faithfulness import completeness
 from explain.attribution.methods import attribute
+from explain.embeddings import embedding_parts
 from explain.i18n import N_, _
 from explain.lessons.classifier_head import HEAD_TASKS, classifier_arithmetic
 from explain.mlm import next_sentence_probability
 from explain.mlm_pretraining import draw_masking, predict_masked
+from explain.models.catalog import NSP_MODEL
 
 ACTIONS = {"mask": N_("→ [MASK]"), "random": N_("→ random token"), "keep": N_("kept")}
 
@@ -59,7 +62,16 @@ def redraw() -> None:
     st.session_state["lesson.seed"] = st.session_state.get("lesson.seed", 0) + 1
 
 
+TASKS_6 = {"mlm": N_("Masked tokens (MLM)"), "nsp": N_("Next sentence (NSP)")}
+
+
 def step_6(ctx: StepContext) -> None:
+    with ctx.side:
+        task = st.radio(_("Pre-training task"), list(TASKS_6), format_func=lambda t: _(TASKS_6[t]), horizontal=True,
+                        key="lesson.pretrain")
+    if task == "nsp":
+        step_6_nsp(ctx)
+        return
     spec, bundle, run = _use(ctx, ctx.bundle.has_mlm, state.mlm_model(), N_("masked-language-model head"))
     seed = st.session_state.get("lesson.seed", 0)
     with ctx.side:
@@ -82,11 +94,32 @@ def step_6(ctx: StepContext) -> None:
             _("P(original)"): [f"{p:.3f}" for p in pred.target_probs],
         }
         st.table(rows)
-        if bundle.has_nsp and run.text_pair:
-            st.markdown(_("NSP: P(text B follows text A) = **{p:.1%}**").format(p=next_sentence_probability(run)))
-        elif ctx.lesson.choice.pair:
-            st.caption(_("{model} has no next-sentence head (original BERT checkpoints such as bert-base-uncased "
-                         "have one).").format(model=bundle.name))
+
+
+def step_6_nsp(ctx: StepContext) -> None:
+    """NSP on the sidebar's pair with the model's own head, else the shipped NSP head: the pair's tokens and
+    segments, the segment embeddings the two texts get, and P(IsNext)."""
+    with ctx.side:
+        c1, c2 = st.columns(2)
+        c1.button(_("True next sentence"), on_click=state.use_pair, args=(False,), key="lesson.nsp_true",
+                  width="stretch")
+        c2.button(_("Random sentence B"), on_click=state.use_pair, args=(True,), key="lesson.nsp_random",
+                  width="stretch")
+    if not ctx.lesson.choice.pair:
+        ctx.view.info(_("NSP needs a sentence pair: give a second sentence in the sidebar, or press a button on the "
+                        "left."))
+        return
+    _spec, bundle, run = _use(ctx, ctx.bundle.has_nsp, NSP_MODEL, N_("next-sentence head"))
+    p = next_sentence_probability(run)
+    parts = embedding_parts(run)
+    with ctx.view:
+        st.markdown(_("{model}: **P(B follows A) = {p:.1%}** (IsNext vs NotNext, from the pooled [CLS]).").format(
+            model=html.escape(_(bundle.name)), p=p))
+        st.html(token_chips(run.tokens, run.input_ids, run.segment, run.special))
+        st.plotly_chart(charts.bars(run.tokens, {_("segment"): parts.segment}, y_title=_("L2 norm"),
+                                    height=ctx.height - 200, title=_("Segment embedding added to each token "
+                                                                     "(A: segment 0, B: segment 1)")),
+                        key="lesson.segments")
 
 
 # --- 7 -------------------------------------------------------------------------------------------
