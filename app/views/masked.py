@@ -122,7 +122,7 @@ elif view == "surprisal":
         st.caption(_("Salazar et al., 'Masked Language Model Scoring', ACL 2020."))
 
 else:
-    from bert_lens.views.lessons.state import nsp_accuracy, use_pair
+    from bert_lens.sentence_pair import nsp_accuracy, use_pair
 
     nsp_spec, note = (choice.spec, None) if bundle.has_nsp else (NSP_MODEL, _(
         "{model} has no next-sentence head, so this view uses **{nsp}**: BERT's next-sentence head trained by BERT "

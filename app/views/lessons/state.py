@@ -10,6 +10,7 @@ import streamlit as st
 
 from bert_lens.common import Choice, get_bundle, int_param, keep_sidebar_state
 from bert_lens.fallback import SENTIMENT_MODEL
+from bert_lens.sentence_pair import NEXT_PAIR
 from explain.i18n import N_, _
 from explain.models.catalog import builtin_models_for
 
@@ -30,7 +31,7 @@ CHINESE = "我们在北京学习中文。"
 # (label, text, pair): the lesson's example sentences; the sidebar's own text is always offered too.
 EXAMPLES = (
     (N_("Coreference: who was tired?"), "The animal didn't cross the street because it was too tired.", ""),
-    (N_("A sentence pair (next sentence)"), "The man went to the store.", "He bought a gallon of milk."),
+    (N_("A sentence pair (next sentence)"), *NEXT_PAIR),
     (N_("A movie review"), "A gorgeous, witty, seductive movie.", ""),
     (N_("Chinese: 我们在北京学习中文。"), CHINESE, ""),
 )
@@ -93,27 +94,6 @@ def use_example(index: int) -> None:
     """Callback: put a lesson example into the sidebar's text and pair."""
     _label, text, pair = EXAMPLES[index]
     st.session_state["text"], st.session_state["pair"] = text, pair
-
-
-RANDOM_SECOND = "Penguins cannot fly, but they are excellent swimmers."  # B from another text: NSP's negative
-
-
-def use_pair(random_b: bool = False) -> None:
-    """Callback: the example sentence pair into the sidebar's text and pair; with `random_b`, only B becomes a
-    sentence from another text (the user's text A is kept)."""
-    if random_b:
-        st.session_state["pair"] = RANDOM_SECOND
-        return
-    _label, text, pair = EXAMPLES[1]
-    st.session_state["text"], st.session_state["pair"] = text, pair
-
-
-def nsp_accuracy() -> float:
-    """The shipped NSP head's held-out accuracy (BERT-style test), from its card."""
-    from explain.models.catalog import NSP_MODEL
-    from explain.models.heads import read_card, shipped_heads
-
-    return read_card(shipped_heads()[NSP_MODEL])["metrics"]["bert"]["accuracy"]
 
 
 def is_chinese(text: str) -> bool:

@@ -9,7 +9,7 @@ import html
 import numpy as np
 import streamlit as st
 
-from bert_lens import charts
+from bert_lens import charts, sentence_pair
 from bert_lens.common import get_bundle, get_run
 from bert_lens.render import colored_tokens, token_chips
 from bert_lens.views.lessons import state
@@ -101,9 +101,9 @@ def step_6_nsp(ctx: StepContext) -> None:
     segments, the segment embeddings the two texts get, and P(IsNext)."""
     with ctx.side:
         c1, c2 = st.columns(2)
-        c1.button(_("True next sentence"), on_click=state.use_pair, args=(False,), key="lesson.nsp_true",
+        c1.button(_("True next sentence"), on_click=sentence_pair.use_pair, args=(False,), key="lesson.nsp_true",
                   width="stretch")
-        c2.button(_("Random sentence B"), on_click=state.use_pair, args=(True,), key="lesson.nsp_random",
+        c2.button(_("Random sentence B"), on_click=sentence_pair.use_pair, args=(True,), key="lesson.nsp_random",
                   width="stretch")
     if not ctx.lesson.choice.pair:
         ctx.view.info(_("NSP needs a sentence pair: give a second sentence in the sidebar, or press a button on the "
