@@ -16,8 +16,8 @@ start: process start -> /_stcore/health -> first chart visible in Chromium; targ
 Models (benchmarks/subjects.py): the offline default (all-MiniLM-L6-v2, 6 layers x 12 heads x 384) with
 its shipped heads, and a random BERT of bert-base shape (12 layers x 12 heads x 768, seed 0) for the cost
 at full size. Inputs: held-out movie-review sentences joined and cut to exactly T tokens ([CLS] and [SEP]
-included). What is timed: benchmarks/views.py; tables and targets: benchmarks/report.py; the data-set
-and comparison parts: benchmarks/dataset.py and benchmarks/compare.py.
+included). What is timed: benchmarks/views.py; tables and targets: benchmarks/report.py; the data-set,
+scale (issue 17) and comparison parts: benchmarks/dataset.py, benchmarks/scale.py and benchmarks/compare.py.
 """
 
 from __future__ import annotations
@@ -56,11 +56,14 @@ OUT = Path(__file__).resolve().parent / "latest.json"
 
 
 def bench_data(quick: bool) -> dict:
-    """benchmarks/dataset.py (evaluation rows/s, aggregated IG vs a Captum per-row loop) and benchmarks/compare.py."""
-    from benchmarks import compare, dataset
+    """benchmarks/dataset.py (evaluation rows/s, aggregated IG vs a Captum per-row loop), benchmarks/scale.py
+    (nested IG, Ray with attributions, driver memory) and benchmarks/compare.py."""
+    from benchmarks import compare, dataset, scale
 
     print("  data set", flush=True)
     out = {"dataset": dataset.measure(quick)}
+    print("  scale", flush=True)
+    out["scale"] = scale.measure(quick)
     print("  compare", flush=True)
     out["compare"] = compare.measure(quick)
     return out
@@ -74,7 +77,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-browser", action="store_true", help="skip the Chromium measurements")
     p.add_argument("--no-pages", action="store_true", help="skip the per-page rerun times (AppTest)")
     p.add_argument("--no-data", action="store_true",
-                   help="skip the data-set and model-comparison parts (benchmarks/dataset.py, benchmarks/compare.py)")
+                   help="skip the data-set, scale and model-comparison parts (benchmarks/dataset.py, scale.py, "
+                        "compare.py)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     p.add_argument("--repeats", type=int, default=None, help="timed calls per cell after a warm-up (default 5; quick 3)")
     p.add_argument("--max-seconds", type=float, default=None,
