@@ -187,6 +187,10 @@ def data_targets(data: dict) -> list[dict]:
         out.append({"target": name.replace("_", " "), "limit_ms": t["limit"] if rate else t["limit"] * 1e3,
                     "measured_ms": t["measured"] if rate else t["measured"] * 1e3, "estimated": bool(t.get("estimated")),
                     "unit": "rows/s" if rate else "ms", "result": "PASS" if t["pass"] else "FAIL"})
+    for name, t in data.get("scale", {}).get("targets", {}).items():
+        out.append({"target": f"scale: {name.replace('_', ' ')}", "limit_ms": t["limit"] * 1e3,
+                    "measured_ms": t["measured"] * 1e3, "estimated": bool(t.get("estimated")), "unit": "ms",
+                    "result": "PASS" if t["pass"] else "FAIL"})
     for t in data.get("compare", {}).get("targets", []):
         out.append({"target": f"compare: {t['target']}", "limit_ms": t["limit_ms"], "measured_ms": t["measured_ms"],
                     "estimated": False, "result": "PASS" if t["pass"] else "FAIL"})
@@ -246,6 +250,9 @@ def data_table(data: dict) -> str:
         rows += [[f"Ray Data, local actors: {k}", json.dumps(v)] for k, v in ds.get("ray", {}).items()]
         rows += [[f"aggregated IG: {k}", json.dumps(v)] for k, v in ig.items()]
         rows += [[f"heads: {k}", json.dumps(v)] for k, v in ds.get("heads", {}).items()]
+    for part in ("aggregated_ig", "engines", "driver_memory"):
+        for k, v in data.get("scale", {}).get(part, {}).items():
+            rows.append([f"scale, {part.replace('_', ' ')}: {k}", json.dumps(v)])
     for name, cell in data.get("compare", {}).get("cells", {}).items():
         rows.append([f"compare: {name}", json.dumps(cell)])
     for r in data.get("probing", []):

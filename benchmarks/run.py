@@ -17,7 +17,8 @@ Models (benchmarks/subjects.py): the offline default (all-MiniLM-L6-v2, 6 layers
 its shipped heads, and a random BERT of bert-base shape (12 layers x 12 heads x 768, seed 0) for the cost
 at full size. Inputs: held-out movie-review sentences joined and cut to exactly T tokens ([CLS] and [SEP]
 included). What is timed: benchmarks/views.py; tables and targets: benchmarks/report.py; the data-set,
-comparison, behavioural-test and probing parts: benchmarks/dataset.py, compare.py, behaviour.py, probing.py.
+scale (issue 17), comparison, behavioural-test and probing parts: benchmarks/dataset.py, scale.py, compare.py,
+behaviour.py, probing.py.
 """
 
 from __future__ import annotations
@@ -58,12 +59,15 @@ OUT = Path(__file__).resolve().parent / "latest.json"
 
 
 def bench_data(quick: bool) -> dict:
-    """benchmarks/dataset.py (evaluation rows/s, aggregated IG vs a Captum per-row loop), benchmarks/compare.py,
-    benchmarks/behaviour.py (suite cases/s, counterfactual search) and benchmarks/probing.py (probes, neuron view)."""
-    from benchmarks import behaviour, compare, dataset, probing
+    """benchmarks/dataset.py (evaluation rows/s, aggregated IG vs a Captum per-row loop), benchmarks/scale.py
+    (nested IG, Ray with attributions, driver memory), benchmarks/compare.py, benchmarks/behaviour.py (suite
+    cases/s, counterfactual search) and benchmarks/probing.py (probes, neuron view)."""
+    from benchmarks import behaviour, compare, dataset, probing, scale
 
     print("  data set", flush=True)
     out = {"dataset": dataset.measure(quick)}
+    print("  scale", flush=True)
+    out["scale"] = scale.measure(quick)
     print("  compare", flush=True)
     out["compare"] = compare.measure(quick)
     flags = ["--quick"] if quick else []
@@ -81,8 +85,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-browser", action="store_true", help="skip the Chromium measurements")
     p.add_argument("--no-pages", action="store_true", help="skip the per-page rerun times (AppTest)")
     p.add_argument("--no-data", action="store_true",
-                   help="skip the data-set, comparison, behaviour and probing parts (benchmarks/dataset.py, "
-                        "compare.py, behaviour.py, probing.py)")
+                   help="skip the data-set, scale, comparison, behaviour and probing parts (benchmarks/dataset.py, "
+                        "scale.py, compare.py, behaviour.py, probing.py)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     p.add_argument("--repeats", type=int, default=None, help="timed calls per cell after a warm-up (default 5; quick 3)")
     p.add_argument("--max-seconds", type=float, default=None,

@@ -55,6 +55,8 @@ class Settings:
         max_flow_tokens: longest text for attention flow (work grows as tokens^4).
         max_ig_steps: integration steps for Integrated Gradients (and layer attributions).
         max_samples: perturbed samples for KernelSHAP and LIME.
+        max_data_rows: rows of an uploaded data set the Data set page reads per request; a larger file
+            is sampled down to it (seeded) with a message naming the limit.
         training_jobs: heads trained at once on this server (others wait in a queue); 0: no training.
         torch_threads: threads one computation may use (torch.set_num_threads); None: torch's default,
             one per core. With several sessions computing at once, 1 keeps them from fighting over cores.
@@ -74,6 +76,7 @@ class Settings:
     max_flow_tokens: int | None = None
     max_ig_steps: int | None = None
     max_samples: int | None = None
+    max_data_rows: int | None = None
     training_jobs: int | None = None
     torch_threads: int | None = None
     save_heads: str = "shared"
@@ -88,7 +91,7 @@ class Settings:
         if self.models == "allow-list" and not self.allowed_models:
             raise SettingsError(_("models = allow-list needs allowed_models: the hub ids to offer."))
         for name, low in (("max_parameters", 1), ("model_memory", 1), ("max_models", 1), ("run_memory", 1), ("max_pll_tokens", 3),
-                          ("max_flow_tokens", 3), ("max_ig_steps", 2), ("max_samples", 10), ("training_jobs", 0),
+                          ("max_flow_tokens", 3), ("max_ig_steps", 2), ("max_samples", 10), ("max_data_rows", 10), ("training_jobs", 0),
                           ("torch_threads", 1)):
             value = getattr(self, name)
             if value is not None and value < low:
@@ -106,6 +109,7 @@ HOSTED_DEFAULTS: Mapping[str, Any] = {
     "max_flow_tokens": 64,
     "max_ig_steps": 100,
     "max_samples": 512,
+    "max_data_rows": 2_000,
     "training_jobs": 1,
     "torch_threads": 1,
     "save_heads": "session",
@@ -161,6 +165,7 @@ _PARSERS = {
     "max_parameters": lambda name, v: _amount(name, v, _COUNT_UNITS),
     "model_memory": lambda name, v: _amount(name, v, _BYTE_UNITS),
     "run_memory": lambda name, v: _amount(name, v, _BYTE_UNITS),
+    "max_data_rows": lambda name, v: _amount(name, v, _COUNT_UNITS),
     "save_heads": lambda name, v: str(v).strip().lower(),
 }
 _FIELDS = tuple(f.name for f in fields(Settings))

@@ -64,3 +64,39 @@ def test_ray_reads_csv_with_numeric_labels_and_a_label_map(local_ray, tmp_path):
     records = _records(out)
     assert [r["text"] for r in records] == ["Wonderful, moving, funny.", "Dull and far too long.", "Awful; I left early."]
     assert [r["gold"] for r in records] == ["fresh", "rotten", "rotten"]  # class ids 1 and 0
+
+
+def _attributions(out: Path) -> dict[int, dict]:
+    files = sorted((out / "attributions").glob("*.jsonl")) if (out / "attributions").is_dir() else [out / "attributions.jsonl"]
+    return {r["row"]: r for f in files for line in f.read_text().splitlines() if line.strip() for r in [json.loads(line)]}
+
+
+def test_ray_explanations_equal_the_local_engine_on_a_seeded_sample(local_ray, tmp_path):
+    """Attributions, word aggregates, head importance and the pruning curve run in Ray actors on the same
+    seeded sample of 24 rows drawn over the whole file (not its top 24)."""
+    import csv
+
+    common = ["evaluate", "--model", SENTIMENT, "--data", str(HELDOUT), "--explain-rows", "24"]
+    assert main([*common, "--out", str(tmp_path / "local")]) == 0
+    assert main([*common, "--out", str(tmp_path / "ray"), "--engine", "ray", "--ray-actors", "2"]) == 0
+    local, remote = _attributions(tmp_path / "local"), _attributions(tmp_path / "ray")
+    assert sorted(remote) == sorted(local) and len(local) == 24 and max(local) > 200  # drawn over the whole file
+    assert not (tmp_path / "ray" / "rows").exists()  # Ray's copy of the data is removed
+    for row, r in local.items():
+        assert remote[row]["words"] == r["words"] and remote[row]["target"] == r["target"]
+        assert np.abs(np.array(remote[row]["scores"]) - np.array(r["scores"])).max() < 1e-5
+        assert remote[row]["steps"] == r["steps"]
+    read = lambda d, name: list(csv.DictReader((tmp_path / d / name).open(encoding="utf-8")))
+    words_local, words_ray = read("local", "words.csv"), read("ray", "words.csv")
+    by_key = lambda rows: {(w["class"], w["word"]): w for w in rows}
+    words_local, words_ray = by_key(words_local), by_key(words_ray)
+    assert sorted(words_ray) == sorted(words_local) and len(words_local) > 10
+    for key, w in words_local.items():
+        assert words_ray[key]["count"] == w["count"]
+        assert abs(float(words_ray[key]["mean"]) - float(w["mean"])) < 1e-6
+        assert abs(float(words_ray[key]["std"]) - float(w["std"])) < 1e-6
+    heads_local = json.loads((tmp_path / "local" / "heads.json").read_text())
+    heads_ray = json.loads((tmp_path / "ray" / "heads.json").read_text())
+    assert np.abs(np.array(heads_local["normalized"]) - np.array(heads_ray["normalized"])).max() < 1e-6
+    assert heads_ray["rows"] == 24
+    assert heads_ray["pruning"]["accuracy"] == heads_local["pruning"]["accuracy"] and heads_ray["pruning"]["rows"] == 24

@@ -86,14 +86,15 @@ def integrated_gradients_rows(
     n_steps: int | None = None,
     score_kind: str = "prob",
     integration: str = "gausslegendre",
-    start_steps: int = START_STEPS,
+    start_steps: int | Sequence[int] = START_STEPS,
     max_steps: int = MAX_STEPS,
     tolerance: float = TOLERANCE,
     batch_positions: int = BATCH_POSITIONS,
     batch_rows: int | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> tuple[list[IGResult], int]:
-    """IG for every input: fixed `n_steps`, or adaptive (None) from `start_steps` doubling to `max_steps`.
+    """IG for every input: fixed `n_steps`, or adaptive (None) from `start_steps` (one count, or one per
+    input) doubling to `max_steps`.
 
     Args:
         batch_positions: interpolated rows x padded length per forward/backward (memory bound).
@@ -107,29 +108,34 @@ def integrated_gradients_rows(
 
     limit = current_settings().max_ig_steps  # a server's step limit caps the adaptive count too
     if limit is not None:
-        max_steps, start_steps = min(max_steps, limit), min(start_steps, limit)
+        max_steps = min(max_steps, limit)  # start counts above it are cut to it below
     scorer = Scorer(bundle, score_kind)
     f_x, f_base = _end_scores(scorer, inputs, batch_positions)
     gap = np.abs(f_x - f_base)
     results: list[IGResult | None] = [None] * len(inputs)
-    steps = n_steps or start_steps
+    starts = [start_steps] * len(inputs) if isinstance(start_steps, int) else list(start_steps)
+    current = [n_steps or min(max(1, int(s)), max_steps) for s in starts]
     pending = list(range(len(inputs)))
     evaluations = 0
     while pending:
-        grads = _integrated(scorer, inputs, pending, steps, integration, batch_positions, batch_rows, on_batch)
-        evaluations += steps * len(pending)
         again = []
-        for i, grad in zip(pending, grads):
-            inp = inputs[i]
-            scores = ((inp.x - inp.xb).double() * grad.double()).sum(-1).numpy()
-            delta = float(scores.sum() - (f_x[i] - f_base[i]))
-            ok = abs(delta) < tolerance * gap[i] or abs(delta) < ATOL
-            if n_steps is None and not ok and steps < max_steps:
-                again.append(i)
-            else:
-                results[i] = IGResult(scores, steps, float(f_x[i]), float(f_base[i]), delta, ok)
-        pending = again
-        steps = min(steps * 2, max_steps)
+        groups: dict[int, list[int]] = {}
+        for i in pending:  # rows at the same count share batches
+            groups.setdefault(current[i], []).append(i)
+        for steps, group in sorted(groups.items()):
+            grads = _integrated(scorer, inputs, group, steps, integration, batch_positions, batch_rows, on_batch)
+            evaluations += steps * len(group)
+            for i, grad in zip(group, grads):
+                inp = inputs[i]
+                scores = ((inp.x - inp.xb).double() * grad.double()).sum(-1).numpy()
+                delta = float(scores.sum() - (f_x[i] - f_base[i]))
+                ok = abs(delta) < tolerance * gap[i] or abs(delta) < ATOL
+                if n_steps is None and not ok and steps < max_steps:
+                    again.append(i)
+                    current[i] = min(steps * 2, max_steps)
+                else:
+                    results[i] = IGResult(scores, steps, float(f_x[i]), float(f_base[i]), delta, ok)
+        pending = sorted(again)
     return results, evaluations
 
 

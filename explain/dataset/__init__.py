@@ -20,5 +20,10 @@ Modules (each docstring has the details; none imports Streamlit):
   figures      plotly figures of the results (confusion matrix, reliability, words, heads, projector).
   export       predictions JSONL, inert CSV tables, metrics.json, the standalone HTML report.
   stream       evaluate_file / explain_file: a file of any size in chunks, flat memory (the CLI).
-  cli          `python -m explain evaluate`; ray_engine: its `--engine ray` (Ray Data, optional).
+  chunk        explain_sample (the seeded rows to explain) and explain_chunk / prune_chunk: one chunk's
+               explanations, the same function for both engines; parts: their mergeable sums
+               (WordTally, HeadSums, PruneCounts, ChunkParts).
+  cli          `python -m explain evaluate`; ray_engine: its `--engine ray` (Ray Data, optional), with
+               rowfile (the data as Parquet shards keyed by row id) and ray_explain (the explanations
+               in Ray actors).
 """

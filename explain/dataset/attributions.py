@@ -48,6 +48,7 @@ TARGETS = ("predicted", "gold")
 BATCHED = ("ig", "saliency", "input_x_gradient")
 GROUP_ROWS = 32
 FIRST_GROUP = 8  # rows integrated from START_STEPS before the warm start applies
+LENGTH_STEPS = (16, 48)  # token counts where `length_start` doubles the first step count
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,6 +125,8 @@ def dataset_attributions(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     seed: int = 0,
+    start: str = "warm",
+    quadrature: str = "gausslegendre",
     **options: Any,
 ) -> DatasetAttributions:
     """Attribute every row's target score to its tokens with `method` (see the module docstring).
@@ -131,6 +134,12 @@ def dataset_attributions(
     Args:
         evaluation: an `evaluate` result for these rows (its predictions are reused); else one is run.
         label_map, match: for the gold labels, as in `evaluate`.
+        start: adaptive IG's first step count: "warm" (`warm_start`, learned from the rows before) or
+            "length" (`length_start`, from the row's own length, so a row's result does not depend on
+            the other rows: what the chunked and Ray engines use).
+        quadrature: adaptive IG's rule: "gausslegendre" (explain.attribution.adaptive; every doubling
+            recomputes all points) or "nested" (explain.attribution.nested: Clenshaw-Curtis, a doubling
+            reuses the points it has).
         options: the method's options (`attribute`), plus score="prob" | "logit".
 
     Raises:
@@ -142,14 +151,17 @@ def dataset_attributions(
     check_option("target", target, TARGETS)
     score = check_option("score", options.pop("score", "prob"), SCORE_KINDS)
     resolved = spec.resolve(options)
-    start = time.perf_counter()
+    began = time.perf_counter()
     if evaluation is None:
         evaluation = evaluate(bundle, rows, label_map=label_map, match=match, features=False, seed=seed)
     elif len(evaluation) != len(rows) or evaluation.rows.texts != rows.texts:
         raise InputError(_("The evaluation given is of other rows; evaluate these rows first."))
     targets = evaluation.y_pred if target == "predicted" else evaluation.y_true
     if method in BATCHED:
-        out = _batched(bundle, rows, method, targets, resolved, score, group_rows, progress, cancel, seed)
+        check_option("start", start, ("warm", "length"))
+        check_option("quadrature", quadrature, ("gausslegendre", "nested"))
+        out = _batched(bundle, rows, method, targets, resolved, score, group_rows, progress, cancel, seed, start,
+                       quadrature)
     else:
         out = _row_by_row(bundle, rows, method, targets, {**resolved, "score": score}, progress, cancel)
     tokens, scores, word_ids, special, f_x, f_base, delta, steps, converged, evaluations = out
@@ -159,11 +171,12 @@ def dataset_attributions(
         options=MappingProxyType({**resolved, "score": score}), rows=rows, target_kind=target,
         targets=_frozen(np.asarray(targets)), tokens=tokens, scores=scores, word_ids=word_ids, special=special,
         words=words, f_x=_frozen(f_x), f_base=_frozen(f_base), delta=_frozen(delta), steps=_frozen(steps),
-        converged=_frozen(converged), evaluations=evaluations, seconds=time.perf_counter() - start,
+        converged=_frozen(converged), evaluations=evaluations, seconds=time.perf_counter() - began,
     )
 
 
-def _batched(bundle, rows, method, targets, options, score, group_rows, progress, cancel, seed):
+def _batched(bundle, rows, method, targets, options, score, group_rows, progress, cancel, seed, start="warm",
+             quadrature="gausslegendre"):
     enc = encode_rows(bundle, rows.texts, rows.pairs if rows.has_pairs else None)
     N = len(rows)
     scores: list = [None] * N
@@ -173,19 +186,27 @@ def _batched(bundle, rows, method, targets, options, score, group_rows, progress
     tracker = Tracker(N, progress, cancel)
     evaluations = 0
     groups = length_batches(enc.lengths, group_rows, 10**9, seed)
-    if groups and len(groups[0]) > FIRST_GROUP:  # learn the warm start from a few rows, then use it
+    if start == "warm" and groups and len(groups[0]) > FIRST_GROUP:  # learn the warm start from a few rows
         groups[:1] = [groups[0][::2][:FIRST_GROUP], np.setdiff1d(groups[0], groups[0][::2][:FIRST_GROUP])]
     for group in groups:
         tracker.check()
         with torch.no_grad():
             items = [_ig_input(bundle, enc, int(i), int(targets[i]), options.get("baseline"), word_emb)
                      for i in group]
-        if method == "ig":
-            n_steps = None if options["n_steps"] == "auto" else options["n_steps"]
+        n_steps = None if options.get("n_steps") == "auto" else options.get("n_steps")
+        first = warm_start(steps[steps > 0]) if start == "warm" else [length_start(len(it.x)) for it in items]
+        if method == "ig" and quadrature == "nested" and n_steps is None:
+            from explain.attribution.nested import integrated_gradients_nested
+
+            results, used = integrated_gradients_nested(bundle, items, score, first,
+                                                        on_batch=lambda _rows: tracker.check())
+        elif method == "ig":
             results, used = integrated_gradients_rows(
-                bundle, items, n_steps, score, options["integration"], start_steps=warm_start(steps[steps > 0]),
+                bundle, items, n_steps, score, options["integration"],
+                start_steps=first,
                 batch_rows=options["internal_batch_size"], on_batch=lambda _rows: tracker.check(),
             )
+        if method == "ig":
             evaluations += used
             for i, r in zip(group, results):
                 scores[i], f_x[i], f_base[i], delta[i] = _frozen(r.scores), r.f_x, r.f_base, r.delta
@@ -196,6 +217,13 @@ def _batched(bundle, rows, method, targets, options, score, group_rows, progress
         tracker.advance(len(group))
     tokens = tuple(tuple(bundle.tokenizer.convert_ids_to_tokens(ids.tolist())) for ids in enc.input_ids)
     return (tokens, tuple(scores), enc.word_ids, enc.special, f_x, f_base, delta, steps, converged, evaluations)
+
+
+def length_start(tokens: int) -> int:
+    """First step count from a row's length alone: START_STEPS up to LENGTH_STEPS[0] tokens, then doubled
+    at each threshold of LENGTH_STEPS (longer rows need more steps to reach 1 %: measured on the shipped
+    reviews, docs/notes/scale.md)."""
+    return START_STEPS * 2 ** int(np.searchsorted(LENGTH_STEPS, tokens, side="right"))
 
 
 def warm_start(used: np.ndarray) -> int:

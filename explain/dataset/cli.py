@@ -2,9 +2,10 @@
 
 Writes into DIR: predictions.jsonl (one record per row; with --engine ray, Ray writes predictions/
 as JSON files), metrics.json, per_class.csv, confusion.csv, hardest.csv (the rows with the highest
-loss), attributions.jsonl and words.csv / shortcuts.csv (per-row attributions of the first
---explain-rows rows, merged per class), heads.csv / heads.json (head importance and the pruning
-curve on those rows), and report.html (every figure and table, offline). Progress goes to stderr;
+loss), attributions.jsonl (with --engine ray, the actors write attributions/) and words.csv /
+shortcuts.csv (per-row attributions of a seeded sample of --explain-rows rows drawn over the whole
+file, merged per class), heads.csv / heads.json (head importance and the pruning curve on those rows),
+and report.html (every figure and table, offline). Progress goes to stderr;
 a bad input exits with code 2 and one line (explain/cli.py).
 """
 
@@ -33,8 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="attribution method for the explained rows (ig, saliency, input_x_gradient, deeplift, "
                              "occlusion, ...; 'none' to skip; default ig with adaptive steps)")
     parser.add_argument("--explain-rows", type=int, default=EXPLAIN_ROWS, metavar="N",
-                        help=f"rows from the top of the file that get attributions, head importance and the pruning "
-                             f"curve (default {EXPLAIN_ROWS}; 0 to skip them)")
+                        help=f"rows that get attributions, head importance and the pruning curve: a seeded sample "
+                             f"drawn over the whole file, the same for both engines (default {EXPLAIN_ROWS}; 0 to "
+                             f"skip them; at least the file's rows: every row)")
     parser.add_argument("--label-map", metavar="MAP", help="data label -> model label, e.g. positive=fresh,negative=rotten")
     parser.add_argument("--max-rows", type=int, metavar="N", help="evaluate only the first N rows")
     parser.add_argument("--max-tokens", type=int, metavar="N", help="truncation limit (default: the model's maximum)")
@@ -159,10 +161,18 @@ def run(args: argparse.Namespace) -> int:
         _say(_("Labels: {line}").format(line=line))
     output_folder(out, create=True)
     started = time.perf_counter()
+    explained = min(args.explain_rows, total)
     if args.engine == "ray":
+        from explain.dataset.chunk import explain_sample
         from explain.dataset.ray_engine import evaluate_file_ray
+        from explain.dataset.rowfile import write_rowfile
+        from explain.dataset.stream import prune_ids
 
-        fe = evaluate_file_ray(bundle, args, summary, match, total, out)
+        sample = explain_sample(total, explained)
+        # several shards per actor: Ray hands out whole files, so one shard would keep one actor busy
+        shard = max(1, min(10_000, -(-total // (4 * args.ray_actors))))
+        rowfile = write_rowfile(args.data, out / "rows", total, sample, prune_ids(sample), shard_rows=shard)
+        fe = evaluate_file_ray(bundle, args, match, total, out, rowfile)
         written = [out / "predictions"]
     else:
         from explain.dataset.stream import evaluate_file
@@ -178,20 +188,33 @@ def run(args: argparse.Namespace) -> int:
     m = fe.metrics
     print(_("{n:,} rows in {s:.1f} s ({rate:.0f} rows/s): accuracy {acc:.4f}, macro-F1 {f1:.4f}, ECE {ece:.4f}").format(
         n=m.n, s=seconds, rate=m.n / seconds if seconds else 0, acc=m.accuracy, f1=m.macro_f1, ece=m.ece))
-    fx = _explain(bundle, args, match, min(args.explain_rows, total), method, out, written)
-    written += _write_files(bundle, args, out, fe, fx, seconds, min(args.explain_rows, total))
+    try:
+        fx = _explain(bundle, args, match, explained, total, method, out, written)
+    finally:
+        if args.engine == "ray":
+            import shutil
+
+            shutil.rmtree(out / "rows", ignore_errors=True)  # the row file was Ray's copy of the data
+    written += _write_files(bundle, args, out, fe, fx, seconds, explained)
     _say(_("Wrote {files}").format(files=", ".join(str(p) for p in written)))
     return 0
 
 
-def _explain(bundle, args, match, rows: int, method: str | None, out: Path, written: list):
+def _explain(bundle, args, match, rows: int, total: int, method: str | None, out: Path, written: list):
     from explain.dataset.stream import explain_file
 
     if rows <= 0:
         return None
+    if args.engine == "ray":
+        from explain.dataset.ray_explain import explain_file_ray
+
+        fx = explain_file_ray(bundle, args, match, out / "rows", rows, out, method, progress=lambda stage: Bar(_(stage)))
+        if method:
+            written.append(out / "attributions")
+        return fx
     attr = _Lines(out / "attributions.jsonl") if method else None
     try:
-        fx = explain_file(bundle, args.data, match, rows=rows, method=method, on_records=attr,
+        fx = explain_file(bundle, args.data, match, rows=rows, total=total, method=method, on_records=attr,
                           progress=lambda stage: Bar(_(stage)))
     finally:
         if attr is not None:

@@ -98,7 +98,7 @@ def heads_csv(importance: HeadImportance) -> str:
 def heads_json(importance: HeadImportance, curve: PruningCurve | None = None) -> str:
     """Head importance (L x H, normalised and raw) and the pruning curve, as JSON."""
     out: dict[str, Any] = {"normalized": importance.normalized.tolist(), "raw": importance.raw.tolist(),
-                           "rows": len(importance.per_row), "order": importance.order().tolist()}
+                           "rows": importance.rows or len(importance.per_row), "order": importance.order().tolist()}
     if curve is not None:
         out["pruning"] = {"ks": curve.ks.tolist(), "accuracy": curve.accuracy.tolist(), "loss": curve.loss.tolist(),
                           "random_accuracy": [_num(v) for v in curve.random_accuracy],
@@ -113,13 +113,14 @@ def pruning_csv(curve: PruningCurve) -> str:
                         [_num(v) for v in curve.random_accuracy], [_num(v) for v in curve.random_loss]))
 
 
-def attribution_records(attributions, start: int = 0) -> Iterable[dict]:
-    """Per row of a DatasetAttributions: row, line, target, words and their scores, f(x), delta, steps."""
+def attribution_records(attributions, start: int = 0, ids=None) -> Iterable[dict]:
+    """Per row of a DatasetAttributions: row (start + i, or ids[i]), line, target, words and their scores,
+    f(x), delta, steps."""
     da = attributions
     for i in range(len(da)):
         ws = da.words[i]
         keep = [k for k, s in enumerate(ws.special) if not s]
-        yield {"row": start + i, "line": da.rows.lines[i], "method": da.method_key,
+        yield {"row": start + i if ids is None else int(ids[i]), "line": da.rows.lines[i], "method": da.method_key,
                "target": da.labels[int(da.targets[i])], "words": [ws.words[k] for k in keep],
                "scores": [float(ws.scores[k]) for k in keep], "f_x": _num(da.f_x[i]), "f_baseline": _num(da.f_base[i]),
                "delta": _num(da.delta[i]), "steps": int(da.steps[i]), "converged": bool(da.converged[i])}
@@ -197,7 +198,7 @@ def dataset_sections(
                     tuple((int(l), int(h), float(importance.normalized[l, h])) for l, h in order))
         sections.append(Section(_("Heads that matter for this data set"),
                                 text=_("Head importance over {n:,} rows (Michel et al. 2019, \"Are Sixteen Heads Really "
-                                       "Better than One?\").").format(n=len(importance.per_row)),
+                                       "Better than One?\").").format(n=importance.rows or len(importance.per_row)),
                                 figures=figs, tables=(top,)))
     if projector is not None:
         p = projector

@@ -46,11 +46,13 @@ GRAD_POSITIONS = 2048  # rows x T per forward/backward with attention gradients
 @dataclass(frozen=True, eq=False)
 class HeadImportance:
     """Michel et al.'s head importance over N rows: `raw` = mean |dL/dg|, (L, H); `normalized` = raw / the
-    l2 norm of its layer's row, (L, H); `per_row` = dL/dg (signed) of every row, (N, L, H)."""
+    l2 norm of its layer's row, (L, H); `per_row` = dL/dg (signed) of every row, (N, L, H), or (0, L, H)
+    when merged from sums (`explain.dataset.parts.HeadSums`); `rows` = N."""
 
     raw: np.ndarray
     normalized: np.ndarray
     per_row: np.ndarray
+    rows: int = 0
 
     def order(self) -> np.ndarray:
         """(layer, head) pairs, least important first, (L x H, 2)."""
@@ -86,12 +88,36 @@ def dataset_head_importance(
     """Head importance over the labelled rows (see the module docstring). Raises Cancelled, InputError."""
     check_classifier(bundle)
     match = resolve_match(rows.labels, bundle, label_map, match)
+    per_row = head_gate_gradients(bundle, rows, match, max_tokens, Tracker(len(rows), progress, cancel), seed)
+    return importance_from_rows(per_row)
+
+
+def importance_from_rows(per_row: np.ndarray) -> HeadImportance:
+    """HeadImportance from per-row gate gradients (N, L, H), e.g. the concatenated `per_row` of streamed chunks."""
+    per_row = np.asarray(per_row, dtype=np.float64)
+    if per_row.ndim != 3 or len(per_row) == 0:
+        raise InputError(_("Head importance needs gate gradients of shape (rows, layers, heads)."))
+    return importance_from_raw(np.abs(per_row).mean(0), len(per_row), per_row)
+
+
+def importance_from_raw(raw: np.ndarray, rows: int, per_row: np.ndarray | None = None) -> HeadImportance:
+    """HeadImportance from mean |dL/dg| per head, (L, H), over `rows` rows (normalised per layer)."""
+    raw = np.asarray(raw, dtype=np.float64)
+    norms = np.linalg.norm(raw, axis=1, keepdims=True)
+    normalized = np.divide(raw, norms, out=np.zeros_like(raw), where=norms > 0)
+    per_row = np.zeros((0, *raw.shape)) if per_row is None else per_row
+    return HeadImportance(_frozen(raw), _frozen(normalized), _frozen(per_row), rows)
+
+
+def head_gate_gradients(bundle: ModelBundle, rows: Rows, match: LabelMatch, max_tokens: int | None = None,
+                        tracker: Tracker | None = None, seed: int = 0) -> np.ndarray:
+    """dL/dg per row and head, (N, L, H) (see the module docstring)."""
     y = torch.from_numpy(match.indices(rows.labels))
     enc = encode_rows(bundle, rows.texts, rows.pairs if rows.has_pairs else None, max_tokens)
     L, H = bundle.num_layers, bundle.num_heads
     per_row = np.zeros((len(rows), L, H))
     word_emb = embeddings_of(bundle.model).word_embeddings
-    tracker = Tracker(len(rows), progress, cancel)
+    tracker = tracker or Tracker(len(rows))
     for index in length_batches(enc.lengths, 64, GRAD_POSITIONS, seed):
         tracker.check()
         inputs = pad_batch(bundle, enc, index)
@@ -105,18 +131,7 @@ def dataset_head_importance(
         grads = torch.autograd.grad(loss, out.attentions)
         per_row[index] = torch.stack([(a * g).sum((-1, -2)) for a, g in zip(out.attentions, grads)], 1).detach().double().numpy()
         tracker.advance(len(index))
-    return importance_from_rows(per_row)
-
-
-def importance_from_rows(per_row: np.ndarray) -> HeadImportance:
-    """HeadImportance from per-row gate gradients (N, L, H), e.g. the concatenated `per_row` of streamed chunks."""
-    per_row = np.asarray(per_row, dtype=np.float64)
-    if per_row.ndim != 3 or len(per_row) == 0:
-        raise InputError(_("Head importance needs gate gradients of shape (rows, layers, heads)."))
-    raw = np.abs(per_row).mean(0)
-    norms = np.linalg.norm(raw, axis=1, keepdims=True)
-    normalized = np.divide(raw, norms, out=np.zeros_like(raw), where=norms > 0)
-    return HeadImportance(_frozen(raw), _frozen(normalized), _frozen(per_row))
+    return per_row
 
 
 def default_ks(num_heads: int, points: int = CURVE_POINTS) -> np.ndarray:
@@ -154,14 +169,30 @@ def pruning_curve(
     if len(ks) == 0 or ks.min() < 0 or ks.max() > L * H:
         raise InputError(_("Each k must lie between 0 and {n}.").format(n=L * H))
     match = resolve_match(rows.labels, bundle, label_map, match)
+    orders = pruning_orders(scores, random_orders, seed)
+    counts = prune_counts(bundle, rows, match, orders, ks, max_tokens, progress, cancel, seed)
+    return curve_from_counts(counts, ks, orders, (L, H))
+
+
+def pruning_orders(scores: np.ndarray, random_orders: int = 1, seed: int = 0) -> np.ndarray:
+    """Flat head indices, least important first, then `random_orders` seeded permutations, (1 + R, L x H)."""
+    order = np.argsort(np.asarray(scores).ravel(), kind="stable")
+    rng = np.random.default_rng(seed)
+    return np.stack([order] + [rng.permutation(order.size) for _order in range(random_orders)])
+
+
+def prune_counts(bundle: ModelBundle, rows: Rows, match: LabelMatch, orders: np.ndarray, ks: np.ndarray,
+                 max_tokens: int | None = None, progress: Progress | None = None,
+                 cancel: threading.Event | None = None, seed: int = 0):
+    """Rows right and summed loss with the first k heads of each order masked: a mergeable PruneCounts."""
+    from explain.dataset.parts import PruneCounts
+
+    L, H = bundle.num_layers, bundle.num_heads
     y = match.indices(rows.labels)
     enc = encode_rows(bundle, rows.texts, rows.pairs if rows.has_pairs else None, max_tokens)
     batches = length_batches(enc.lengths, MAX_ROWS, MAX_POSITIONS, seed)
-    order = np.argsort(scores.ravel(), kind="stable")
-    rng = np.random.default_rng(seed)
-    orders = [order] + [rng.permutation(L * H) for _order in range(random_orders)]
     tracker = Tracker(len(rows) * len(ks) * len(orders), progress, cancel)
-    acc = np.zeros((len(orders), len(ks)))
+    right = np.zeros((len(orders), len(ks)), dtype=np.int64)
     loss = np.zeros((len(orders), len(ks)))
     with gated_heads(bundle.model) as (twin, set_gates), torch.inference_mode():
         for o, heads in enumerate(orders):
@@ -169,19 +200,26 @@ def pruning_curve(
                 gates = np.ones(L * H)
                 gates[heads[:k]] = 0.0
                 set_gates(torch.tensor(gates.reshape(L, H), dtype=torch.float32))
-                acc[o, j], loss[o, j] = _accuracy(twin, bundle, enc, batches, y, tracker)
-    unravel = lambda flat: np.stack(np.unravel_index(flat, (L, H)), axis=1)
+                right[o, j], loss[o, j] = _accuracy(twin, bundle, enc, batches, y, tracker)
+    return PruneCounts(_frozen(right), _frozen(loss), len(rows))
+
+
+def curve_from_counts(counts, ks: np.ndarray, orders: np.ndarray, shape: tuple[int, int]) -> PruningCurve:
+    """The PruningCurve of merged PruneCounts (orders as `pruning_orders` gives them)."""
+    acc, loss = counts.accuracy, counts.loss
+    random_orders = len(orders) - 1
+    unravel = lambda flat: np.stack(np.unravel_index(flat, shape), axis=1)
     return PruningCurve(
-        ks=_frozen(ks), accuracy=_frozen(acc[0]), loss=_frozen(loss[0]),
+        ks=_frozen(np.asarray(ks)), accuracy=_frozen(acc[0]), loss=_frozen(loss[0]),
         random_accuracy=_frozen(acc[1:].mean(0) if random_orders else np.full(len(ks), np.nan)),
         random_loss=_frozen(loss[1:].mean(0) if random_orders else np.full(len(ks), np.nan)),
-        order=_frozen(unravel(order)),
+        order=_frozen(unravel(orders[0])),
         random_order=_frozen(unravel(orders[1]) if random_orders else np.zeros((0, 2), dtype=np.int64)),
-        n_rows=len(rows),
+        n_rows=counts.rows,
     )
 
 
-def _accuracy(model, bundle, enc, batches, y: np.ndarray, tracker: Tracker) -> tuple[float, float]:
+def _accuracy(model, bundle, enc, batches, y: np.ndarray, tracker: Tracker) -> tuple[int, float]:
     right, total_loss = 0, 0.0
     for index in batches:
         tracker.check()
@@ -190,4 +228,4 @@ def _accuracy(model, bundle, enc, batches, y: np.ndarray, tracker: Tracker) -> t
         right += int((logits.argmax(-1) == target).sum())
         total_loss += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
         tracker.advance(len(index))
-    return right / len(y), total_loss / len(y)
+    return right, total_loss

@@ -1,16 +1,20 @@
 """`--engine ray`: the predictions of `python -m explain evaluate` on Ray Data (optional dependency).
 
-    ray.data.read_json / read_csv (the file)  ->  zip with a row index  ->  map_batches(Predictor,
-    concurrency=actors, num_cpus=C, num_gpus=G)  ->  write_json(DIR/predictions)
+    write_rowfile(file) -> DIR/rows/*.parquet (id, line, text, text_pair, label, explain, prune)
+    ray.data.read_parquet(DIR/rows)  ->  map_batches(Predictor, concurrency=actors, num_cpus=C,
+    num_gpus=G)  ->  write_json(DIR/predictions)
 
-`Predictor` is a callable class: each actor loads the model once in `__init__` and runs
+Every row carries its id (its index in the file) from the row file through the actors into what
+they write, so order never depends on how Ray schedules the batches (no `Dataset.zip`). `Predictor`
+is a callable class: each actor loads the model once in `__init__` and runs
 `explain.dataset.evaluate.evaluate` on every batch it is given (the same code, tokenization and
 padding as the local engine, so the predictions are the same). The driver then reads the written
 files back for the metrics (gold ids (N,) and probabilities (N, C)) and the rows with the highest
-loss; the projector's features and the explanations of the first rows are computed in the driver, as
-in the local engine. Without an address a local Ray starts with `num_cpus = actors x C + 1` (the
-actors hold their CPUs for the whole run; the extra one runs Ray's read and write tasks); with one (`auto`, `host:6379`) the driver joins that cluster, whose nodes need BERT Lens and the
-model installed.
+loss; the projector's features come from the driver, as in the local engine. The explanations run in
+actors too (explain.dataset.ray_explain). Without an address a local Ray starts with
+`num_cpus = actors x C + 1` (the actors hold their CPUs for the whole run; the extra one runs Ray's
+read and write tasks); with one (`auto`, `host:6379`) the driver joins that cluster, whose nodes need
+BERT Lens and the model installed and must reach DIR.
 """
 
 from __future__ import annotations
@@ -75,76 +79,42 @@ class Predictor:
         import pandas as pd
 
         from explain.dataset.evaluate import evaluate
-        from explain.dataset.reader import rows_from_texts
+        from explain.dataset.rowfile import rows_of_batch
 
-        pairs = batch["text_pair"].tolist() if "text_pair" in batch else None
-        pairs = None if pairs is None else [p if isinstance(p, str) else None for p in pairs]
-        rows = rows_from_texts([str(t) for t in batch["text"]], [_label(v) for v in batch["label"]], pairs)
+        rows, ids = rows_of_batch(batch)
         ev = evaluate(self.bundle, rows, match=self.match, max_tokens=self.max_tokens, features=False)
-        out = pd.DataFrame(list(ev.records())).drop(columns=["line"])
-        out.insert(0, "row", batch["id"].to_numpy())
+        out = pd.DataFrame(list(ev.records()))
+        out.insert(0, "row", ids)
         out["gold_id"], out["probs"] = ev.y_true, list(ev.probs)
         return out
 
 
-def _label(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
+def actor_device(gpus_per_actor: float, cuda_available: bool) -> str:
+    """Where an actor runs its model: "cuda" when it asked for GPUs and the node has CUDA, else "cpu"."""
+    return "cuda" if gpus_per_actor > 0 and cuda_available else "cpu"
 
 
-def read_dataset(path: str, fmt: str, max_rows: int | None):
-    """The file as a Ray Dataset with columns text, label (strings) and text_pair if present, plus "id"."""
-    ray = require_ray()
-    import pyarrow as pa
-    from pyarrow import csv as pacsv
-
-    if fmt == "jsonl":
-        ds = ray.data.read_json(path, lines=True)
-    else:
-        with open(path, encoding="utf-8-sig") as f:
-            header = f.readline()
-        sep = "\t" if fmt == "tsv" or "\t" in header else (";" if header.count(";") > header.count(",") else ",")
-        names = [h.strip().strip('"') for h in header.split(sep)]
-        strings = {n: pa.string() for n in names}
-        ds = ray.data.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
-                               convert_options=pacsv.ConvertOptions(column_types=strings))
-    columns = {c.lower(): c for c in ds.columns()}
-    if "text" not in columns or not ({"label", "tags"} & set(columns)):
-        raise InputError(_("Ray could not find the text and label columns in {file}.").format(file=path))
-    keep = {columns["text"]: "text", columns.get("label", columns.get("tags")): "label"}
-    if "text_pair" in columns:
-        keep[columns["text_pair"]] = "text_pair"
-    ds = ds.select_columns(list(keep)).rename_columns(keep)
-    if max_rows is not None:
-        ds = ds.limit(max_rows)
-    return ds
-
-
-def predict_to_files(spec: str, path: str, fmt: str, total: int, labels, match, target: Path, *, actors: int = 2,
+def predict_to_files(spec: str, rowfile: Path, labels, match, target: Path, *, actors: int = 2,
                      cpus_per_actor: float = 1.0, gpus_per_actor: float = 0.0, batch_rows: int = 256,
-                     max_tokens: int | None = None, max_rows: int | None = None) -> None:
-    """Ray Data: read `path`, add the row index, predict with `actors` model actors, write JSON files to `target`.
-    Ray must be started (`start_ray`)."""
+                     max_tokens: int | None = None) -> None:
+    """Ray Data: read the row file (`explain.dataset.rowfile`), predict with `actors` model actors, write JSON
+    files (each record with its "row" id) to `target`. Ray must be started (`start_ray`)."""
     ray = require_ray()
-    from ray.data import DataContext
+    from ray.data import SaveMode
 
-    DataContext.get_current().execution_options.preserve_order = True  # the zip below pairs rows by position
-    ds = read_dataset(path, fmt, max_rows)
-    ds = ds.zip(ray.data.from_numpy(np.arange(total)).rename_columns({"data": "id"}))  # row index, file order
+    ds = ray.data.read_parquet(str(rowfile)).select_columns(["id", "line", "text", "text_pair", "label"])
     predicted = ds.map_batches(
         Predictor, fn_constructor_args=(spec, tuple(labels), dict(match.index), dict(match.how), max_tokens,
                                         int(max(1, cpus_per_actor))),
         batch_size=batch_rows, batch_format="pandas", concurrency=actors, num_cpus=cpus_per_actor,
         num_gpus=gpus_per_actor or None,
     )
-    from ray.data import SaveMode
-
     predicted.write_json(str(target), mode=SaveMode.OVERWRITE)  # a second run replaces, never appends
 
 
-def evaluate_file_ray(bundle, args, summary, match, total: int, out: Path):
-    """Run the predictions on Ray Data into `out`/predictions, then assemble a FileEvaluation from them."""
+def evaluate_file_ray(bundle, args, match, total: int, out: Path, rowfile: Path):
+    """Run the predictions of the row file on Ray Data into `out`/predictions, then assemble a
+    FileEvaluation from them."""
     # the actors hold their CPUs for the whole run: one more CPU lets Ray's read and write tasks run
     ray = start_ray(args.ray_address, int(np.ceil(args.ray_actors * args.ray_cpus_per_actor)) + 1)
     from explain.dataset.metrics import classification_metrics
@@ -152,10 +122,10 @@ def evaluate_file_ray(bundle, args, summary, match, total: int, out: Path):
     from explain.run import _frozen
 
     target = out / "predictions"
-    predict_to_files(args.model, str(args.data), summary.format, total, bundle.labels, match, target,
+    predict_to_files(args.model, rowfile, bundle.labels, match, target,
                      actors=args.ray_actors, cpus_per_actor=args.ray_cpus_per_actor,
                      gpus_per_actor=args.ray_gpus_per_actor, batch_rows=args.ray_batch_rows,
-                     max_tokens=args.max_tokens, max_rows=args.max_rows)
+                     max_tokens=args.max_tokens)
     written = ray.data.read_json(str(target), lines=True)
     y_true, probs = np.zeros(total, dtype=np.int64), np.zeros((total, len(bundle.labels)))
     heap: list = []

@@ -3,14 +3,16 @@
     summary = scan_rows(path)                                   # fail fast, total, labels
     match = match_labels(summary.classes, bundle.labels, label_map)
     fe = evaluate_file(bundle, path, match, on_records=write)   # predictions streamed to `write`
-    fx = explain_file(bundle, path, match, rows=300, method="ig", on_records=write_attr)
+    fx = explain_file(bundle, path, match, rows=300, total=n, method="ig", on_records=write_attr)
 
 Per chunk (`stream_rows`), `evaluate(..., features=False)` except for the first `projector_rows` rows;
 what is kept across chunks is small: gold ids (N,), probabilities (N, C), the `hardest` rows by loss,
 and the projected rows' features. Metrics are computed once on the concatenation, so they equal
 `evaluate` on the whole file. The explanations (attributions, head importance, pruning curve) cost a
-backward pass or many forwards per row and run on the first `rows` rows; `WordTally` and
-`importance_from_rows` merge their chunks.
+backward pass or many forwards per row and run on a seeded sample of `rows` rows drawn over the whole
+file (`explain.dataset.chunk.explain_sample`; every row when rows >= the file's), chunk by chunk through
+`explain_chunk`, whose mergeable parts (explain.dataset.parts) add up: the Ray engine runs the same
+function in its actors and merges the same parts.
 """
 
 from __future__ import annotations
@@ -24,20 +26,14 @@ from pathlib import Path
 import numpy as np
 
 from explain.dataset.evaluate import evaluate
-from explain.dataset.export import ProjectorData, attribution_records
-from explain.dataset.heads import (
-    HeadImportance,
-    PruningCurve,
-    dataset_head_importance,
-    importance_from_rows,
-    pruning_curve,
-)
+from explain.dataset.export import ProjectorData
+from explain.dataset.heads import HeadImportance, PruningCurve
 from explain.dataset.labels import LabelMatch
 from explain.dataset.metrics import ClassificationMetrics, classification_metrics
 from explain.dataset.progress import Progress
 from explain.dataset.projector import pca
 from explain.dataset.reader import CHUNK_ROWS, Rows, stream_rows
-from explain.dataset.words import WordSummary, WordTally, summarize_words, tally_words
+from explain.dataset.words import WordSummary, summarize_words
 from explain.i18n import N_
 from explain.models.checkpoint import ModelBundle
 from explain.run import _frozen
@@ -152,12 +148,42 @@ def evaluate_file(
     )
 
 
+def sample_chunks(path: str | Path, ids: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> Iterator[tuple[Rows, np.ndarray]]:
+    """The rows whose ids (sorted) are in `ids`, streamed: (rows, their ids) per file chunk that has any."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if not len(ids):
+        return
+    for chunk in chunks(path, int(ids[-1]) + 1, chunk_rows):
+        mine = ids[(ids >= chunk.start) & (ids < chunk.start + len(chunk))]
+        if len(mine):
+            yield chunk.subset(mine - chunk.start), mine
+
+
+def prune_ids(sample: np.ndarray, prune_rows: int = PRUNE_ROWS) -> np.ndarray:
+    """The explained rows the pruning curve runs on: the first `prune_rows` of the sample."""
+    return np.asarray(sample)[:prune_rows]
+
+
+def explanation_from_parts(bundle, parts, target: str, curve) -> FileExplanation:
+    """A FileExplanation from merged ChunkParts (either engine) and the pruning curve (or None)."""
+    parts = parts.in_row_order()
+    summary = summarize_words(parts.tally) if parts.tally is not None else None
+    importance = parts.heads.importance() if parts.heads is not None else None
+    keep = summary is not None
+    empty = lambda dtype: _frozen(np.zeros(0, dtype=dtype))
+    return FileExplanation(parts.method, target, summary, parts.steps if keep else empty(np.int64),
+                           parts.relative_delta if keep else empty(np.float64),
+                           parts.converged if keep else empty(bool), importance, curve)
+
+
 def explain_file(
     bundle: ModelBundle,
     path: str | Path,
     match: LabelMatch,
     *,
     rows: int,
+    total: int | None = None,
+    seed: int = 0,
     method: str | None = "ig",
     target: str = "predicted",
     heads: bool = True,
@@ -166,40 +192,41 @@ def explain_file(
     on_records: Records | None = None,
     progress: Callable[[str], Progress] | None = None,
 ) -> FileExplanation:
-    """Attributions (`method`, None to skip), head importance and the pruning curve on the first `rows` rows
-    of `path`; `on_records` gets each chunk's attribution records; `progress(stage)` gives a Progress."""
-    stage = (lambda name: progress(name) if progress else None)
-    summary, steps, rel, conv = None, [], [], []
-    if method:
-        tally: WordTally | None = None
-        done, report = 0, stage(N_("attributions"))
-        for chunk in chunks(path, rows, chunk_rows):
-            from explain.dataset.attributions import dataset_attributions
+    """Attributions (`method`, None to skip), head importance and the pruning curve on `rows` rows drawn
+    by `explain_sample(total, rows, seed)` (all rows when rows >= total; total: the file's row count, counted
+    when None), each chunk through `explain_chunk`, its parts merged; `on_records` gets each chunk's
+    attribution records; `progress(stage)` gives a Progress."""
+    from explain.dataset.chunk import explain_chunk, explain_sample, prune_chunk
+    from explain.dataset.heads import curve_from_counts, default_ks, pruning_orders
+    from explain.dataset.parts import merge_parts
 
-            ev = evaluate(bundle, chunk, match=match, features=False)
-            da = dataset_attributions(bundle, chunk, method=method, target=target, evaluation=ev,
-                                      progress=_offset(report, done, rows))
-            if on_records is not None:
-                on_records(list(attribution_records(da, chunk.start)))
-            part = tally_words(da, ev.y_true)
-            tally = part if tally is None else tally + part
-            steps.append(da.steps)
-            rel.append(da.relative_delta)
-            conv.append(da.converged)
-            done += len(chunk)
-            method_name = da.method
-        summary = summarize_words(tally) if tally is not None else None
-        method = method_name if tally is not None else method
-    importance = curve = None
+    if total is None:
+        total = sum(len(c) for c in chunks(path, None, chunk_rows))
+    sample = explain_sample(total, rows, seed)
+    stage = (lambda name: progress(name) if progress else None)
+    report = stage(N_("attributions") if method else N_("head importance"))
+    done, found = 0, []
+    for chunk, ids in sample_chunks(path, sample, chunk_rows):
+        result = explain_chunk(bundle, chunk, ids, match, method=method, target=target, heads=heads,
+                               progress=_offset(report, done, len(sample)))
+        if on_records is not None and result.records:
+            on_records(list(result.records))
+        found.append(result.parts)
+        done += len(chunk)
+        if report is not None:
+            report(done, len(sample))
+    parts = merge_parts(found)
+    if parts is None:
+        return FileExplanation(method, target, None, *(_frozen(np.zeros(0, dtype=t)) for t in (np.int64, np.float64, bool)),
+                               None, None)
+    curve = None
     if heads:
-        per_row, done, report = [], 0, stage(N_("head importance"))
-        for chunk in chunks(path, rows, chunk_rows):
-            per_row.append(dataset_head_importance(bundle, chunk, match=match,
-                                                   progress=_offset(report, done, rows)).per_row)
-            done += len(chunk)
-        importance = importance_from_rows(np.concatenate(per_row))
-        first = next(chunks(path, min(rows, prune_rows), min(rows, prune_rows)))
-        curve = pruning_curve(bundle, first, importance, match=match, progress=stage(N_("pruning curve")))
-    cat = lambda parts, dtype: _frozen(np.concatenate(parts) if parts else np.zeros(0, dtype=dtype))
-    return FileExplanation(method, target, summary, cat(steps, np.int64), cat(rel, np.float64), cat(conv, bool),
-                           importance, curve)
+        importance = parts.heads.importance()
+        orders, ks = pruning_orders(importance.normalized, 1, seed), default_ks(bundle.num_layers * bundle.num_heads)
+        counts, report = [], stage(N_("pruning curve"))
+        for chunk, _ids in sample_chunks(path, prune_ids(sample, prune_rows), chunk_rows):
+            counts.append(prune_chunk(bundle, chunk, match, orders, ks))
+        curve = curve_from_counts(merge_parts(counts), ks, orders, (bundle.num_layers, bundle.num_heads))
+        if report is not None:
+            report(1, 1)
+    return explanation_from_parts(bundle, parts, target, curve)

@@ -41,6 +41,9 @@ class WordTally:
     attribution: Mapping[str, np.ndarray]
     frequency: Mapping[str, np.ndarray]
 
+    def __reduce__(self):  # mapping proxies do not pickle (a Ray actor sends its tally to the driver)
+        return _tally, (self.labels, dict(self.attribution), dict(self.frequency))
+
     def __add__(self, other: WordTally) -> WordTally:
         if self.labels != other.labels:
             raise InputError(_("Word tallies of models with different labels cannot be added."))
@@ -157,6 +160,10 @@ def summarize_words(
 def word_summary(attributions: DatasetAttributions, gold: Sequence[int] | np.ndarray, **options) -> WordSummary:
     """`summarize_words(tally_words(attributions, gold), **options)` for results held in memory."""
     return summarize_words(tally_words(attributions, gold), **options)
+
+
+def _tally(labels, attribution: dict, frequency: dict) -> WordTally:
+    return WordTally(labels, MappingProxyType(attribution), MappingProxyType(frequency))
 
 
 def _add(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:

@@ -59,6 +59,8 @@ except BertLensError as err:
     st.stop()
 for notice in rows.notices:
     st.warning(notice)
+if (capped := dp.cap_message(rows)) is not None:
+    st.info(capped)
 data_hash = hashlib.sha256(raw).hexdigest()[:20]
 
 try:

@@ -21,7 +21,7 @@ from explain.models.catalog import builtin_models_for
 from explain.settings import current_settings
 
 CLASSIFIERS = ("sequence-classification", "token-classification")
-MAX_ROWS, HOSTED_MAX_ROWS = 10_000, 2_000  # rows evaluated; a larger file is sampled (with a notice)
+MAX_ROWS = 10_000  # rows evaluated at most (the server's max_data_rows can lower it); a larger file is sampled
 # rows explained / used for head importance and pruning (a seeded sample), on a laptop and on a shared server
 ATTR_ROWS, HEAD_ROWS, HOSTED_ATTR_ROWS, HOSTED_HEAD_ROWS = 300, 200, 100, 100
 SORTS = {"loss": N_("loss, highest first"), "confidence": N_("confidence, highest first"),
@@ -29,7 +29,19 @@ SORTS = {"loss": N_("loss, highest first"), "confidence": N_("confidence, highes
 
 
 def max_rows() -> int:
-    return HOSTED_MAX_ROWS if current_settings().hosted else MAX_ROWS
+    """Rows of a data set read per request: the server's `max_data_rows` (hosted: 2,000), at most MAX_ROWS."""
+    limit = current_settings().max_data_rows
+    return MAX_ROWS if limit is None else min(MAX_ROWS, limit)
+
+
+def cap_message(rows: Rows) -> str | None:
+    """The message shown when the file was sampled down to `max_rows()` by this server's setting."""
+    limit = current_settings().max_data_rows
+    if limit is None or limit >= MAX_ROWS or not rows.notices or len(rows) != limit:
+        return None
+    return _("This server reads at most {k:,} rows of a data set per request (its max_data_rows setting): the "
+             "rows below are a seeded random sample of your file. Run `bert-lens evaluate` on your own machine for "
+             "every row.").format(k=limit)
 
 
 def heavy_rows() -> tuple[int, int]:
