@@ -23,7 +23,7 @@ test:
 test-fast:
 	$(BIN)/python -m pytest -q -m "not (browser or app or ray or slow)"
 
-# make bench BENCH_ARGS=--quick for the one-minute run; see `python benchmarks/run.py --help`.
+# make bench BENCH_ARGS=--quick for the shorter run (its data-set parts take longest); see `python benchmarks/run.py --help`.
 bench:
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 

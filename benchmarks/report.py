@@ -182,7 +182,7 @@ def targets_table(ts: list[dict]) -> str:
 def data_targets(data: dict) -> list[dict]:
     """The data-set and comparison targets in the shape of `targets` (limits in ms; rows/s as its own unit)."""
     out = []
-    for name, t in data.get("dataset", {}).get("targets", {}).items():
+    for name, t in [item for part in ("dataset", "scale") for item in data.get(part, {}).get("targets", {}).items()]:
         rate = name.endswith("per_second")
         out.append({"target": name.replace("_", " "), "limit_ms": t["limit"] if rate else t["limit"] * 1e3,
                     "measured_ms": t["measured"] if rate else t["measured"] * 1e3, "estimated": bool(t.get("estimated")),
@@ -253,6 +253,8 @@ def data_table(data: dict) -> str:
     for part in ("aggregated_ig", "engines", "driver_memory"):
         for k, v in data.get("scale", {}).get(part, {}).items():
             rows.append([f"scale, {part.replace('_', ' ')}: {k}", json.dumps(v)])
+    for part in ("aggregated_ig", "engines", "driver_memory"):
+        rows += [[f"scale, {part}: {k}", json.dumps(v)] for k, v in data.get("scale", {}).get(part, {}).items()]
     for name, cell in data.get("compare", {}).get("cells", {}).items():
         rows.append([f"compare: {name}", json.dumps(cell)])
     for r in data.get("probing", []):
