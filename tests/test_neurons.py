@@ -199,3 +199,28 @@ def test_class_neurons_report_progress_and_stop_when_cancelled(tiny_mlm):
     stop.set()
     with pytest.raises(Cancelled):
         class_neurons(tiny_mlm, texts, labels, layer=0, cancel=stop)
+
+
+def test_class_neuron_bars_and_exports_hold_the_result(tiny_mlm):
+    import csv
+    import io
+
+    from explain.probing.export import CLASS_NEURON_HEADER, class_neurons_csv, class_neurons_json
+    from explain.probing.figures import class_neuron_bars
+
+    got = class_neurons(tiny_mlm, ["good film", "=bad film", "fine", "awful"], ["pos", "neg", "pos", "neg"], layer=1, k=3)
+    fig = class_neuron_bars(got, 1)
+    assert list(fig.data[0].y) == [f"neuron {int(n)}" for n in got.neurons[1]]
+    np.testing.assert_array_equal(fig.data[0].x, got.score[1])
+    np.testing.assert_array_equal(fig.data[0].customdata, got.mean_activation[1])
+    assert "minus in the other classes" in fig.layout.xaxis.title.text
+    vocab = neuron_vocabulary(tiny_mlm, 1, got.shown, k=4)
+    rows = list(csv.reader(io.StringIO(class_neurons_csv(got, vocab))))
+    assert tuple(rows[0]) == CLASS_NEURON_HEADER and len(rows) == 1 + 2 * 3
+    first = dict(zip(rows[0], rows[1]))
+    assert (first["class"], first["rank"], first["layer"], first["neuron"]) == ("pos", "1", "2", str(got.neurons[0, 0]))
+    assert abs(float(first["score"]) - got.score[0, 0]) < 1e-5
+    assert first["writes"] == " ".join(vocab.top_tokens[list(vocab.neurons).index(got.neurons[0, 0])])
+    data = class_neurons_json(got, "tiny", "four rows")
+    assert data["layer"] == 2 and data["score"].startswith("class mean -")
+    assert [n["neuron"] for n in data["classes"]["neg"]["neurons"]] == [int(n) for n in got.neurons[1]]
