@@ -97,3 +97,23 @@ def test_neurons_view_in_chinese(sentiment):
              "heldout.jsonl"]
     found = untranslated(at, allow)
     assert not found, found
+
+
+def test_one_class_upload_is_scored_by_its_mean_and_says_so(sentiment):
+    import io
+
+    import pandas as pd
+
+    from tests.test_dataset_app import upload
+
+    reviews = [json.loads(line) for line in HELDOUT.read_text().splitlines()]
+    fresh = [r["text"] for r in reviews if r["label"] == "fresh"][:10]
+    out = io.StringIO()
+    pd.DataFrame({"text": fresh, "label": ["fresh"] * len(fresh)}).to_csv(out, index=False)
+    at = finish(upload(open_dataset(), "fresh.csv", out.getvalue().encode()))
+    run_view(at, "neurons", "ds.job.neurons")
+    assert any("hold one class" in c.value for c in at.caption)
+    want = class_neurons(sentiment, fresh, ["fresh"] * len(fresh), layer=sentiment.num_layers - 1, k=10)
+    shown = frame(at, "neuron")
+    assert list(shown["neuron"]) == [int(n) for n in want.neurons[0]] and not want.contrast
+    np.testing.assert_allclose(shown["score"], want.mean_activation[0], atol=1e-5)

@@ -69,6 +69,8 @@ def neurons_view(ev, bundle, key, spec: str, data_name: str) -> None:
     cn = run_job("ds.job.neurons", nkey, work, _("Neuron activations"))
     if cn is None:
         return
+    if contrast and not cn.contrast:
+        st.caption(_("The rows hold one class: its score is its mean activation (no other class to contrast with)."))
     order = [c for label in ev.labels for c, name in enumerate(cn.classes) if name == label]  # the model's order
     from explain.probing.figures import class_neuron_bars
 
