@@ -208,7 +208,8 @@ def test_class_neuron_bars_and_exports_hold_the_result(tiny_mlm):
     from explain.probing.export import CLASS_NEURON_HEADER, class_neurons_csv, class_neurons_json
     from explain.probing.figures import class_neuron_bars
 
-    got = class_neurons(tiny_mlm, ["good film", "=bad film", "fine", "awful"], ["pos", "neg", "pos", "neg"], layer=1, k=3)
+    got = class_neurons(tiny_mlm, ["good film", "bad film", "fine", "awful"], ["pos", "neg", "pos", "neg"],
+                        layer=1, k=3)
     fig = class_neuron_bars(got, 1)
     assert list(fig.data[0].y) == [f"neuron {int(n)}" for n in got.neurons[1]]
     np.testing.assert_array_equal(fig.data[0].x, got.score[1])

@@ -308,7 +308,8 @@ def class_neurons(bundle: ModelBundle, texts: Sequence[str], labels: Sequence[st
         score = means - np.stack([per_row[labels != c].mean(axis=0) for c in classes])
     top = np.argsort(-score, axis=1, kind="stable")[:, : int(k)]
     shown = np.unique(top)
-    return ClassNeurons(layer=layer, classes=classes, neurons=top, mean_activation=np.take_along_axis(means, top, axis=1),
+    return ClassNeurons(layer=layer, classes=classes, neurons=top,
+                        mean_activation=np.take_along_axis(means, top, axis=1),
                         score=np.take_along_axis(score, top, axis=1),
                         rows=np.array([(labels == c).sum() for c in classes]), contrast=contrast and len(classes) > 1,
                         shown=shown, row_activation=np.ascontiguousarray(per_row[:, shown]))
