@@ -32,7 +32,7 @@ ALLOWED = frozenset(w.lower() for w in """
     Vaswani Abnar Zuidema Salazar Sundararajan Taly Yan Simonyan Vedaldi Zisserman Shrikumar Greenside
     Kundaje Zeiler Fergus Lundberg Lee Ribeiro Singh Guestrin Vig Michel Kornblith Clark Jain Wallace
     Wiegreffe Pinter ACL WordNet Wikipedia Gauss Legendre Guo Monroe Colaresi Quinn Kovaleva Merchant
-    CheckList MFT INV DIR HotFlip Ebrahimi YAML
+    CheckList MFT INV DIR HotFlip Ebrahimi YAML ECE
     Tenney Das Pavlick Hewitt Liang Geva Ecco spaCy en_core_web_sm NMF GELU IsNext NotNext W_in W_out WH
 """.split())  # noqa: SIM905 (a word list reads better as text)
 

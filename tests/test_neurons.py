@@ -137,3 +137,91 @@ def test_class_neurons_equal_per_row_means_of_unpadded_runs(tiny_mlm):
     pos, neg = rows[[0, 2]].mean(0), rows[[1, 3]].mean(0)
     assert list(contrast.neurons[0]) == list(np.argsort(-(pos - neg), kind="stable")[:4])
     assert list(got.rows) == [2, 2] and contrast.contrast
+
+
+def test_class_neurons_equal_a_hooked_recomputation_averaged_with_numpy(tiny_mlm):
+    """Independent of the library's batching: each row alone through a hooked private copy (the layer's
+    intermediate output), its non-special tokens averaged, then per class with numpy. The library pads rows of
+    different lengths into shared batches (max_batch_tokens=40), so 1e-5."""
+    texts = ["good film", "a truly bad and boring film with no plot at all, sadly", "great movie!", "awful",
+             "the acting was wonderful and the story moving", "dull", "not bad at all", "I hated every minute"]
+    labels = ["pos", "neg", "pos", "neg", "pos", "neg", "pos", "neg"]
+    layer, k = 1, 5
+    rows = []
+    for text in texts:
+        special = np.array(tiny_mlm.tokenizer(text, return_special_tokens_mask=True)["special_tokens_mask"], bool)
+        rows.append(hooked_reference(tiny_mlm, text)[layer][~special].mean(axis=0))
+    rows = np.array(rows, dtype=np.float64)
+    is_pos = np.array(labels) == "pos"
+    means = {"pos": rows[is_pos].mean(0), "neg": rows[~is_pos].mean(0)}
+    for contrast in (False, True):
+        got = class_neurons(tiny_mlm, texts, labels, layer=layer, k=k, contrast=contrast, max_batch_tokens=40)
+        assert got.classes == ("pos", "neg") and list(got.rows) == [4, 4] and got.contrast == contrast
+        for c, name in enumerate(got.classes):
+            other = means["neg" if name == "pos" else "pos"]
+            score = means[name] - other if contrast else means[name]
+            want = np.argsort(-score, kind="stable")[:k]
+            # ties within 1e-5 could reorder; the scores themselves must match at every rank
+            np.testing.assert_allclose(got.score[c], score[want], atol=1e-5)
+            np.testing.assert_allclose(got.mean_activation[c], means[name][got.neurons[c]], atol=1e-5)
+            np.testing.assert_allclose(score[got.neurons[c]], score[want], atol=1e-5)
+        assert list(got.shown) == sorted(set(got.neurons.ravel().tolist()))
+        np.testing.assert_allclose(got.row_activation, rows[:, got.shown], atol=1e-5)
+        n = int(got.neurons[0, 0])
+        np.testing.assert_allclose(got.of_row(n), rows[:, n], atol=1e-5)
+
+
+def test_class_neurons_bad_input_gives_a_clear_message(tiny_mlm):
+    texts, labels = ["good", "bad"], ["pos", "neg"]
+    for layer in (2, -1):
+        with pytest.raises(InputError, match=r"Layer .* does not exist: the model has layers 0 to 1"):
+            class_neurons(tiny_mlm, texts, labels, layer=layer)
+    for k in (0, -3, 1.5, 65):
+        with pytest.raises(InputError, match="neurons per class must be a whole number from 1 to 64"):
+            class_neurons(tiny_mlm, texts, labels, layer=0, k=k)
+    with pytest.raises(InputError, match="one label per row"):
+        class_neurons(tiny_mlm, texts, labels[:1], layer=0)
+    got = class_neurons(tiny_mlm, texts, labels, layer=0, k=3)
+    with pytest.raises(InputError, match="not among the top neurons"):
+        got.of_row(next(n for n in range(64) if n not in got.shown))
+
+
+def test_class_neurons_report_progress_and_stop_when_cancelled(tiny_mlm):
+    import threading
+
+    from explain.errors import Cancelled
+
+    texts, labels = ["good film", "bad film", "fine", "awful plot"] * 3, ["pos", "neg", "pos", "neg"] * 3
+    seen = []
+    class_neurons(tiny_mlm, texts, labels, layer=0, k=2, max_batch_tokens=16, progress=lambda d, t: seen.append((d, t)))
+    assert seen[0] == (0, 12) and seen[-1] == (12, 12) and len(seen) > 2
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Cancelled):
+        class_neurons(tiny_mlm, texts, labels, layer=0, cancel=stop)
+
+
+def test_class_neuron_bars_and_exports_hold_the_result(tiny_mlm):
+    import csv
+    import io
+
+    from explain.probing.export import CLASS_NEURON_HEADER, class_neurons_csv, class_neurons_json
+    from explain.probing.figures import class_neuron_bars
+
+    got = class_neurons(tiny_mlm, ["good film", "bad film", "fine", "awful"], ["pos", "neg", "pos", "neg"],
+                        layer=1, k=3)
+    fig = class_neuron_bars(got, 1)
+    assert list(fig.data[0].y) == [f"neuron {int(n)}" for n in got.neurons[1]]
+    np.testing.assert_array_equal(fig.data[0].x, got.score[1])
+    np.testing.assert_array_equal(fig.data[0].customdata, got.mean_activation[1])
+    assert "minus in the other classes" in fig.layout.xaxis.title.text
+    vocab = neuron_vocabulary(tiny_mlm, 1, got.shown, k=4)
+    rows = list(csv.reader(io.StringIO(class_neurons_csv(got, vocab))))
+    assert tuple(rows[0]) == CLASS_NEURON_HEADER and len(rows) == 1 + 2 * 3
+    first = dict(zip(rows[0], rows[1]))
+    assert (first["class"], first["rank"], first["layer"], first["neuron"]) == ("pos", "1", "2", str(got.neurons[0, 0]))
+    assert abs(float(first["score"]) - got.score[0, 0]) < 1e-5
+    assert first["writes"] == " ".join(vocab.top_tokens[list(vocab.neurons).index(got.neurons[0, 0])])
+    data = class_neurons_json(got, "tiny", "four rows")
+    assert data["layer"] == 2 and data["score"].startswith("class mean -")
+    assert [n["neuron"] for n in data["classes"]["neg"]["neurons"]] == [int(n) for n in got.neurons[1]]

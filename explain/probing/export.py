@@ -1,4 +1,5 @@
-"""Exports of probe reports: one row per label set and layer (CSV), and the whole report (JSON).
+"""Exports of probe reports: one row per label set and layer (CSV), and the whole report (JSON); the
+neurons most active per class over a data set (CSV, JSON).
 
 Pure functions: reports in, text or dicts out. CSV cells are made inert (explain.report.csv_text).
 """
@@ -6,9 +7,13 @@ Pure functions: reports in, text or dicts out. CSV cells are made inert (explain
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from explain.probing.probes import ProbeReport
 from explain.report import csv_text
+
+if TYPE_CHECKING:  # neurons imports torch
+    from explain.probing.neurons import ClassNeurons, NeuronVocabulary
 
 HEADER = ("label_set", "layer", "accuracy", "macro_f1", "control_accuracy", "selectivity", "majority_accuracy",
           "is_best_layer", "centre_of_gravity", "n_train_words", "n_test_words", "merge")
@@ -75,3 +80,35 @@ def tenney_order(reports: Sequence[ProbeReport], order: Sequence[str] = ("pos", 
         return None
     values = [centre[name] for name in order]
     return all(a < b for a, b in zip(values, values[1:]))
+
+
+CLASS_NEURON_HEADER = ("class", "rank", "layer", "neuron", "score", "mean_activation", "rows_in_class", "contrast",
+                       "writes")
+
+
+def class_neuron_rows(cn: ClassNeurons, vocab: NeuronVocabulary | None = None) -> list[tuple]:
+    """One row per class and rank (CLASS_NEURON_HEADER; layer 1-based as on screen, numbers to 5 places);
+    `writes`: the neuron's top tokens through the MLM head, space-separated (empty without `vocab`)."""
+    writes = {} if vocab is None else {int(n): " ".join(t) for n, t in zip(vocab.neurons, vocab.top_tokens)}
+    return [(label, rank + 1, cn.layer + 1, int(n), round(float(cn.score[c, rank]), 5),
+             round(float(cn.mean_activation[c, rank]), 5), int(cn.rows[c]), cn.contrast, writes.get(int(n), ""))
+            for c, label in enumerate(cn.classes) for rank, n in enumerate(cn.neurons[c])]
+
+
+def class_neurons_csv(cn: ClassNeurons, vocab: NeuronVocabulary | None = None) -> str:
+    return csv_text(CLASS_NEURON_HEADER, class_neuron_rows(cn, vocab))
+
+
+def class_neurons_json(cn: ClassNeurons, model: str, data: str, vocab: NeuronVocabulary | None = None) -> dict:
+    """The per-class top neurons with what the score is, the model and the data named (layer 1-based)."""
+    rows = class_neuron_rows(cn, vocab)
+    return {
+        "model": model,
+        "data": data,
+        "layer": cn.layer + 1,
+        "score": "class mean - mean over the other classes" if cn.contrast else "class mean",
+        "activation": "feed-forward activation averaged over a row's non-special tokens, then over the class's rows",
+        "classes": {label: {"rows": int(cn.rows[c]),
+                            "neurons": [dict(zip(CLASS_NEURON_HEADER[1:], r[1:])) for r in rows if r[0] == label]}
+                    for c, label in enumerate(cn.classes)},
+    }

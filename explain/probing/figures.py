@@ -3,7 +3,8 @@
 - `probe_curves`: held-out accuracy per layer for one or more label sets, with the control task's accuracy
   (dashed), the majority baseline (dotted) and each set's centre of gravity (a marker on the x axis);
 - `neuron_heatmap`: the activations of chosen neurons (rows) on every token (columns) of one layer;
-- `nmf_text`: the tokens coloured by their strongest NMF factor, opacity by the factor's weight (Ecco's view).
+- `nmf_text`: the tokens coloured by their strongest NMF factor, opacity by the factor's weight (Ecco's view);
+- `class_neuron_bars`: over a data set, one class's top neurons (score bars, the class's mean activation in the hover).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from explain.figure_style import apply_layout, unique_labels
 from explain.i18n import _
-from explain.probing.neurons import FFNActivations, NMFFactors
+from explain.probing.neurons import ClassNeurons, FFNActivations, NMFFactors
 from explain.probing.probes import ProbeReport
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -104,6 +105,27 @@ def nmf_text(factors: NMFFactors, *, title: str | None = None, per_line: int = 1
     fig.update_xaxes(visible=False, range=[-0.6, per_line - 0.4])
     fig.update_yaxes(visible=False, range=[rows - 0.5, -0.5])
     return _layout(fig, title, height or (140 if title else 90) + 62 * rows)
+
+
+def class_neuron_bars(cn: ClassNeurons, c: int, *, title: str | None = None, layer_name: str | None = None):
+    """Class c's top neurons (rows, best first) with their score as bars: the class's mean activation, or
+    with `cn.contrast` that mean minus the other classes' mean; the hover adds the class's mean activation.
+    layer_name: how the layer is named on screen (default: the 0-based block index)."""
+    import plotly.graph_objects as go
+
+    neurons, score, mean = cn.neurons[c], cn.score[c], cn.mean_activation[c]
+    fig = go.Figure(go.Bar(
+        y=[_("neuron {n}").format(n=int(n)) for n in neurons], x=score, orientation="h",
+        marker_color=PALETTE[c % len(PALETTE)], customdata=mean,
+        hovertemplate=_("%{y}: score %{x:.3f}, mean activation in the class %{customdata:.3f}") + "<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", type="category")
+    what = (_("mean activation in {label} minus in the other classes") if cn.contrast
+            else _("mean activation in {label}")).format(label=cn.classes[c])
+    fig.update_xaxes(title=what, zeroline=True, zerolinecolor="#999")
+    if title is None:
+        title = _("Layer {layer}: neurons of {label} ({n:,} rows)").format(
+            layer=layer_name or cn.layer, label=cn.classes[c], n=int(cn.rows[c]))
+    return _layout(fig, title, int(min(900, max(300, 26 * len(neurons) + 150))), showlegend=False)
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:

@@ -13,7 +13,8 @@ of W_in (its key) and column j of W_out (its value). Its activation on a token i
   ||A - W H||_F, also relative to ||A||_F.
 - `neuron_vocabulary`: what a neuron writes: its column of W_out through the model's MLM head, the top
   tokens of the vocabulary (where the model has an MLM head).
-- `class_neurons`: over a data set's rows, the neurons with the highest mean activation per class.
+- `class_neurons`: over a data set's rows, the neurons with the highest mean activation per class (or its
+  contrast with the other classes), and each row's mean activation of those neurons.
 """
 
 from __future__ import annotations
@@ -112,7 +113,9 @@ class NeuronVocabulary(_ReadOnly):
 class ClassNeurons(_ReadOnly):
     """Per class, the neurons of `layer` that fire most for it (activation averaged over a row's non-special
     tokens, then over the class's rows): neurons, mean_activation, score (C, k); rows per class (C,);
-    contrast: True when score = class mean - mean over the other classes, False when score = class mean."""
+    contrast: True when score = class mean - mean over the other classes, False when score = class mean;
+    shown (M,): the distinct neurons of `neurons`, ascending; row_activation (n_rows, M): each row's mean
+    activation of those neurons (which rows a shown neuron fires most on)."""
 
     layer: int
     classes: tuple[str, ...]
@@ -121,6 +124,15 @@ class ClassNeurons(_ReadOnly):
     score: np.ndarray
     rows: np.ndarray
     contrast: bool
+    shown: np.ndarray
+    row_activation: np.ndarray
+
+    def of_row(self, neuron: int) -> np.ndarray:
+        """(n_rows,) each row's mean activation of a shown neuron; InputError for a neuron not shown."""
+        where = np.flatnonzero(self.shown == int(neuron))
+        if not where.size:
+            raise InputError(_("Neuron {n} is not among the top neurons shown.").format(n=neuron))
+        return self.row_activation[:, int(where[0])]
 
 
 def _check_layer(bundle: ModelBundle, layer: int) -> int:
@@ -240,14 +252,21 @@ def neuron_vocabulary(bundle: ModelBundle, layer: int, neurons: Sequence[int], k
 
 
 def class_neurons(bundle: ModelBundle, texts: Sequence[str], labels: Sequence[str], layer: int, k: int = 10,
-                  contrast: bool = True, max_batch_tokens: int = 4096) -> ClassNeurons:
+                  contrast: bool = True, max_batch_tokens: int = 4096, progress=None, cancel=None) -> ClassNeurons:
     """Mean activation of every neuron of `layer` over each row's non-special tokens, one batched pass
     (length-bucketed, padded and masked); per class, the k neurons with the highest score over its rows:
     the class mean, or with `contrast` the class mean minus the mean over the other classes' rows (so
-    neurons that fire on every text do not top every class)."""
+    neurons that fire on every text do not top every class). progress(done, total) in rows and cancel (a
+    threading.Event) as in explain.dataset.progress."""
+    from explain.dataset.progress import Tracker
+
     layer = _check_layer(bundle, layer)
     if len(texts) != len(labels) or not texts:
         raise InputError(_("Give one label per row, and at least one row."))
+    d_ff = int(w_out(bundle, layer).shape[1])
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= d_ff:
+        raise InputError(_("The number of neurons per class must be a whole number from 1 to {n}.").format(n=d_ff))
+    tracker = Tracker(len(texts), progress, cancel)
     enc = bundle.tokenizer(list(texts), truncation=True, max_length=bundle.max_tokens,
                            return_special_tokens_mask=True)
     lengths = np.array([len(x) for x in enc["input_ids"]])
@@ -256,6 +275,7 @@ def class_neurons(bundle: ModelBundle, texts: Sequence[str], labels: Sequence[st
     encoder = encoder_of(bundle.model)
     start = 0
     while start < len(order):
+        tracker.check()
         stop = start + 1
         while stop < len(order) and (stop - start + 1) * lengths[order[stop]] <= max_batch_tokens:
             stop += 1
@@ -278,6 +298,7 @@ def class_neurons(bundle: ModelBundle, texts: Sequence[str], labels: Sequence[st
         if per_row is None:
             per_row = np.zeros((len(texts), mean.shape[1]), dtype=np.float64)
         per_row[batch] = mean.double().numpy()
+        tracker.advance(len(batch))
         start = stop
     labels = np.asarray([str(l) for l in labels])
     classes = tuple(dict.fromkeys(labels))
@@ -285,8 +306,10 @@ def class_neurons(bundle: ModelBundle, texts: Sequence[str], labels: Sequence[st
     score = means
     if contrast and len(classes) > 1:
         score = means - np.stack([per_row[labels != c].mean(axis=0) for c in classes])
-    kk = min(int(k), means.shape[1])
-    top = np.argsort(-score, axis=1, kind="stable")[:, :kk]
-    return ClassNeurons(layer, classes, top, np.take_along_axis(means, top, axis=1),
-                        np.take_along_axis(score, top, axis=1), np.array([(labels == c).sum() for c in classes]),
-                        contrast and len(classes) > 1)
+    top = np.argsort(-score, axis=1, kind="stable")[:, : int(k)]
+    shown = np.unique(top)
+    return ClassNeurons(layer=layer, classes=classes, neurons=top,
+                        mean_activation=np.take_along_axis(means, top, axis=1),
+                        score=np.take_along_axis(score, top, axis=1),
+                        rows=np.array([(labels == c).sum() for c in classes]), contrast=contrast and len(classes) > 1,
+                        shown=shown, row_activation=np.ascontiguousarray(per_row[:, shown]))

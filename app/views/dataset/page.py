@@ -1,7 +1,7 @@
 """Data set: evaluate the sidebar's classifier on labelled rows, find its errors and explain them.
 
 Evaluation runs in a background job (rows done, time left, Cancel); the heavier views (words and
-shortcuts, heads, projector) are computed only when opened. Results are cached per (model, data, options).
+shortcuts, heads, neurons, projector) are computed only when opened. Results are cached per (model, data, options).
 """
 
 import hashlib
@@ -11,6 +11,7 @@ import streamlit as st
 
 from bert_lens.common import load_or_stop, use_model
 from bert_lens.views.dataset import heavy as dv
+from bert_lens.views.dataset import neurons as dn
 from bert_lens.views.dataset import parts as dp
 from explain import BertLensError
 from explain.compare.data import shipped_samples
@@ -19,7 +20,7 @@ from explain.i18n import N_, _
 
 UPLOAD = N_("Upload a file")
 VIEWS = {"errors": N_("Errors"), "words": N_("Words and shortcuts"), "heads": N_("Heads"),
-         "projector": N_("Projector")}
+         "neurons": N_("Neurons"), "projector": N_("Projector")}
 
 choice = st.session_state["choice"]
 dp.switch_if_asked()
@@ -36,7 +37,7 @@ if problem:
 
 # --- Data ------------------------------------------------------------------------------------------
 samples = shipped_samples()
-own = next((k for k in samples if k.endswith(bundle.name)), None)  # the model's own held-out sample, if any
+own = next((k for k in samples if bundle.name in k), None)  # the model's own held-out sample (any language)
 if st.session_state.get("ds.source") not in [*samples, UPLOAD] or (
         own and st.session_state.get("ds.source_for") != bundle.name and st.session_state["ds.source"] != UPLOAD):
     st.session_state["ds.source"] = own or UPLOAD
@@ -132,6 +133,8 @@ elif view == "words":
     dv.words_view(ev, bundle, key, dp.heavy_rows()[0])
 elif view == "heads":
     dv.heads_view(ev, bundle, key, dp.heavy_rows()[1])
+elif view == "neurons":
+    dn.neurons_view(ev, bundle, key, choice.spec, name)
 else:
     dv.projector_view(ev, choice.spec, key)
 
