@@ -2,6 +2,7 @@
 
     python benchmarks/dataset_page.py                  # 300 and 50,000 rows, a tiny random classifier
     python benchmarks/dataset_page.py --sizes 300 5000 --model "MiniLM + movie-review sentiment head (rotten/fresh)"
+    python benchmarks/dataset_page.py --sizes 50000 --screenshots docs/screenshots   # the README's screenshots
 
 `measure(quick) -> dict` is what benchmarks/run.py calls (quick: 300 and 5,000 rows). For each size a fresh
 `streamlit run app/main.py` starts on a free loopback port; Debian's Chromium opens the Data set page with
@@ -79,7 +80,7 @@ def _settle(page) -> None:
     page.wait_for_timeout(300)
 
 
-def one_size(browser, model: str, data: Path, n: int) -> dict:
+def one_size(browser, model: str, data: Path, n: int, shots: Path | None = None) -> dict:
     from urllib.parse import urlencode
 
     proc, url = _start_server()
@@ -105,11 +106,15 @@ def one_size(browser, model: str, data: Path, n: int) -> dict:
         page.get_by_label("Page", exact=True).fill("2")
         page.get_by_label("Page", exact=True).press("Enter")
         _settle(page)
+        if shots:
+            page.screenshot(path=str(shots / f"dataset-{n}-rows.png"), full_page=True)
         page.get_by_text("Projector", exact=True).first.click()
         _settle(page)
         page.locator("[data-testid=stPlotlyChart]").first.wait_for(timeout=TIMEOUT_MS)
         caption = page.get_by_text(re.compile(r"^Showing [\d,]+ of [\d,]+ rows")).all_text_contents()
         projected = memory_mb(proc.pid)
+        if shots:
+            page.screenshot(path=str(shots / f"dataset-{n}-projector.png"), full_page=True)
         page.close()
     finally:
         proc.terminate()
@@ -119,7 +124,8 @@ def one_size(browser, model: str, data: Path, n: int) -> dict:
             "projector_caption": caption[0] if caption else None, "load": round(os.getloadavg()[0], 2)}
 
 
-def measure(quick: bool = False, sizes: list[int] | None = None, model: str | None = None) -> dict:
+def measure(quick: bool = False, sizes: list[int] | None = None, model: str | None = None,
+            shots: Path | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
     from benchmarks.scale import tiny_model
@@ -134,7 +140,7 @@ def measure(quick: bool = False, sizes: list[int] | None = None, model: str | No
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 for n in sizes:
-                    out[f"{n}_rows"] = part = one_size(browser, name, repeated_file(folder, n), n)
+                    out[f"{n}_rows"] = part = one_size(browser, name, repeated_file(folder, n), n, shots)
                     print(f"  dataset page: {json.dumps(part)}", file=sys.stderr, flush=True)
             finally:
                 browser.close()
@@ -150,8 +156,11 @@ def main(argv=None) -> None:
     p.add_argument("--sizes", type=int, nargs="+", default=None)
     p.add_argument("--model", default=None, help="a model name, hub id or folder (default: a tiny random classifier)")
     p.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    p.add_argument("--screenshots", type=Path, default=None, help="save each size's page (rows, projector) here")
     args = p.parse_args(argv)
-    text = json.dumps(measure(args.quick, args.sizes, args.model), indent=1)
+    if args.screenshots:
+        args.screenshots.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(measure(args.quick, args.sizes, args.model, args.screenshots), indent=1)
     print(text)
     if args.out:
         args.out.write_text(text)
