@@ -255,6 +255,9 @@ def data_table(data: dict) -> str:
             rows.append([f"scale, {part.replace('_', ' ')}: {k}", json.dumps(v)])
     for part in ("aggregated_ig", "engines", "driver_memory"):
         rows += [[f"scale, {part}: {k}", json.dumps(v)] for k, v in data.get("scale", {}).get(part, {}).items()]
+    for k, v in data.get("dataset_page", {}).items():
+        if k.endswith("_rows") or k == "peak_growth_mb":
+            rows.append([f"Data set page, server memory: {k}", json.dumps(v)])
     for name, cell in data.get("compare", {}).get("cells", {}).items():
         rows.append([f"compare: {name}", json.dumps(cell)])
     for r in data.get("probing", []):

@@ -17,8 +17,8 @@ Models (benchmarks/subjects.py): the offline default (all-MiniLM-L6-v2, 6 layers
 its shipped heads, and a random BERT of bert-base shape (12 layers x 12 heads x 768, seed 0) for the cost
 at full size. Inputs: held-out movie-review sentences joined and cut to exactly T tokens ([CLS] and [SEP]
 included). What is timed: benchmarks/views.py; tables and targets: benchmarks/report.py; the data-set,
-scale (issue 17), comparison, behavioural-test and probing parts: benchmarks/dataset.py, scale.py, compare.py,
-behaviour.py, probing.py.
+scale (issue 17), Data set page memory, comparison, behavioural-test and probing parts: benchmarks/dataset.py,
+scale.py, dataset_page.py, compare.py, behaviour.py, probing.py.
 """
 
 from __future__ import annotations
@@ -58,16 +58,20 @@ from explain import run_model
 OUT = Path(__file__).resolve().parent / "latest.json"
 
 
-def bench_data(quick: bool) -> dict:
+def bench_data(quick: bool, browser: bool = True) -> dict:
     """benchmarks/dataset.py (evaluation rows/s, aggregated IG vs a Captum per-row loop), benchmarks/scale.py
-    (nested IG, Ray with attributions, driver memory), benchmarks/compare.py, benchmarks/behaviour.py (suite
-    cases/s, counterfactual search) and benchmarks/probing.py (probes, neuron view)."""
-    from benchmarks import behaviour, compare, dataset, probing, scale
+    (nested IG, Ray with attributions, driver memory), benchmarks/dataset_page.py (the Data set page's server
+    memory at 300 and 50,000 rows, in Chromium; skipped with --no-browser), benchmarks/compare.py,
+    benchmarks/behaviour.py (suite cases/s, counterfactual search) and benchmarks/probing.py (probes, neuron view)."""
+    from benchmarks import behaviour, compare, dataset, dataset_page, probing, scale
 
     print("  data set", flush=True)
     out = {"dataset": dataset.measure(quick)}
     print("  scale", flush=True)
     out["scale"] = scale.measure(quick)
+    if browser:
+        print("  data set page", flush=True)
+        out["dataset_page"] = dataset_page.measure(quick)
     print("  compare", flush=True)
     out["compare"] = compare.measure(quick)
     flags = ["--quick"] if quick else []
@@ -125,7 +129,7 @@ def main(argv=None) -> None:
             bert_base_subject(default.encoder.tokenizer).encoder, text_of_length(default.encoder.tokenizer, source, 256))
         browser = bench_browser(big, repeats, cold_starts=1 if args.quick else 3)
         loads.append(os.getloadavg()[0])
-    data = {} if args.no_data else bench_data(args.quick)
+    data = {} if args.no_data else bench_data(args.quick, browser=not args.no_browser)
     if data:
         loads.append(os.getloadavg()[0])
     ts = targets(rec, browser) + data_targets(data) + feature_targets(data)

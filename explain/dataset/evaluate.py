@@ -52,7 +52,10 @@ class Evaluation:
         loss: cross-entropy of the gold class in nats, (N,). correct: (N,) bool.
         n_tokens: tokens read, special tokens included, (N,). truncated: cut at max_tokens, (N,).
         features: the head's input representation, (N, D'), float32, or None when not kept
-            (`explain.models.arch.classifier_features`; feature_name says which, e.g. pooled [CLS]).
+            (`explain.models.arch.classifier_features`; feature_name says which, e.g. pooled [CLS]);
+            on a large streamed evaluation only a sample's, (S, D'), in the order of `feature_rows`.
+        feature_rows: the rows whose features are kept, (S,) sorted (a stratified sample, see
+            `explain.dataset.streamed`), or None when `features` has every row.
         metrics: accuracy, macro-F1, per-class table, confusion matrix, ECE with reliability bins.
         max_tokens: the truncation limit. seconds: wall time of the pass. notices: remarks for the user.
     """
@@ -75,9 +78,15 @@ class Evaluation:
     max_tokens: int
     seconds: float
     notices: tuple[str, ...] = ()
+    feature_rows: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y_true)
+
+    @property
+    def projected_rows(self) -> np.ndarray:
+        """The rows whose features are kept, (S,): `feature_rows`, or every row."""
+        return np.arange(len(self)) if self.feature_rows is None else self.feature_rows
 
     @property
     def confidence(self) -> np.ndarray:
@@ -93,11 +102,11 @@ class Evaluation:
         """Indices of the rows of gold class `gold` predicted as `predicted` (a confusion-matrix cell)."""
         return np.flatnonzero((self.y_true == gold) & (self.y_pred == predicted))
 
-    def records(self) -> Iterator[dict]:
+    def records(self, index: Sequence[int] | None = None) -> Iterator[dict]:
         """One JSON-ready dict per row (predictions.jsonl): line, text, text_pair, label, gold, prediction,
-        confidence, probabilities by label, loss, correct, tokens, truncated."""
+        confidence, probabilities by label, loss, correct, tokens, truncated; for the rows `index` (default all)."""
         r = self.rows
-        for i in range(len(self)):
+        for i in range(len(self)) if index is None else index:
             yield {
                 "line": r.lines[i], "text": r.texts[i], "text_pair": r.pairs[i], "label": r.labels[i],
                 "gold": self.labels[self.y_true[i]], "prediction": self.labels[self.y_pred[i]],
@@ -220,7 +229,7 @@ def concat_evaluations(parts: Sequence[Evaluation]) -> Evaluation:
     index = {k: v for p in parts for k, v in p.match.index.items()}
     how = {k: v for p in parts for k, v in p.match.how.items()}
     y_true, probs = cat("y_true"), cat("probs")
-    keep_features = all(p.features is not None for p in parts)
+    keep_features = all(p.features is not None and p.feature_rows is None for p in parts)
     return Evaluation(
         model_name=first.model_name, labels=first.labels, rows=rows,
         match=LabelMatch(first.labels, index, how),

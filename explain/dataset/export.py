@@ -222,12 +222,13 @@ def evaluation_report_html(evaluation, *, data_name: str, attributions=None, sum
                            projection: Projection | None = None, hardest: int = 50) -> str:
     """`dataset_report_html` from results held in memory (the page): an Evaluation and optional extras."""
     ev = evaluation
-    records = list(ev.records())
-    top = [{"row": ev.rows.start + i, **records[i]} for i in np.argsort(-ev.loss, kind="stable")[:hardest]]
+    worst = np.argsort(-ev.loss, kind="stable")[:hardest]
+    top = [{"row": ev.rows.start + int(i), **r} for i, r in zip(worst, ev.records(worst))]
     proj = None
     if projection is not None:
-        proj = ProjectorData(projection, ev.y_true, ev.y_pred, ev.confidence, ev.rows.texts,
-                             np.arange(len(ev)) + ev.rows.start)
+        shown = ev.projected_rows  # every row, or the stratified sample whose features were kept
+        proj = ProjectorData(projection, ev.y_true[shown], ev.y_pred[shown], ev.confidence[shown],
+                             tuple(ev.rows.texts[i] for i in shown), shown + ev.rows.start)
     note = attribution_summary(attributions) if attributions is not None else ""
     sections = dataset_sections(ev.metrics, hardest=top, summary=summary, attribution_note=note,
                                 importance=importance, curve=curve, projector=proj, notices=ev.notices)

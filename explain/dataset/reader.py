@@ -5,10 +5,11 @@ Public API:
         what training needs (2+ classes, 10+ examples each).
     read_rows(source, name=None) -> Rows: an upload or file of CSV, TSV or JSONL rows with `text`,
         optional `text_pair` and `label` (or `tags`), read whole (up to `max_bytes`).
-    scan_rows(path) -> RowsSummary: one streaming pass over a file of any size: checks every row
-        (the same messages as read_rows) and counts rows and labels, in flat memory. Call it first:
-        it fails fast, gives the total for a progress bar and the labels to match to the model.
-    stream_rows(path, chunk_rows) -> Iterator[Rows]: the rows in chunks, in file order, in flat memory.
+    scan_rows(source) -> RowsSummary: one streaming pass over a file (a path, or an upload's bytes) of
+        any size: checks every row (the same messages as read_rows) and counts rows and labels, in flat
+        memory. Call it first: it fails fast, gives the total for a progress bar and the labels to match.
+    stream_rows(source, chunk_rows) -> Iterator[Rows]: the rows in chunks, in file order, in flat memory.
+    capped_sample(n, max_rows, seed) -> the row indices read_rows keeps when a file has over max_rows rows.
 
 Every bad case is an InputError whose message says what to do (see `explain.dataset.parse` for the
 columns and the JSONL keys). Labels stay strings here; `explain.dataset.labels` matches them to a
@@ -32,7 +33,7 @@ from explain.errors import InputError
 from explain.i18n import N_, _, deferred, ngettext
 from explain.local_files import existing_file
 
-MAX_BYTES = 5_000_000  # an upload read whole (Streamlit's own upload limit is also 5 MB by default)
+MAX_BYTES = 5_000_000  # an upload read whole (the Data set page streams larger ones: scan_rows / stream_rows)
 CHUNK_ROWS = 1000
 
 
@@ -165,27 +166,51 @@ def read_rows(
     found = list(records(decoded_lines(lines), fmt, require_label))
     rows = _rows(found, start=0, fmt=fmt, require_label=require_label)
     if max_rows is not None and len(rows) > max_rows:
-        keep = np.sort(np.random.default_rng(seed).choice(len(rows), max_rows, replace=False))
-        notice = deferred(N_("The file has {n:,} rows; a random sample of {k:,} is used."), n=len(rows), k=max_rows)
-        rows = rows.subset(keep)
-        rows = Rows(rows.texts, rows.labels, rows.pairs, rows.lines, 0, (notice,), fmt)
+        n = len(rows)
+        rows = rows.subset(capped_sample(n, max_rows, seed))
+        rows = Rows(rows.texts, rows.labels, rows.pairs, rows.lines, 0, (sampled_notice(n, max_rows),), fmt)
     return rows
 
 
-def scan_rows(path: str | Path, format: str | None = None) -> RowsSummary:
+def capped_sample(n: int, max_rows: int, seed: int = 0) -> np.ndarray:
+    """The sorted indices of the seeded random sample of `max_rows` of n rows that `read_rows` keeps, (max_rows,)."""
+    return np.sort(np.random.default_rng(seed).choice(n, max_rows, replace=False))
+
+
+def sampled_notice(n: int, k: int) -> str:
+    return deferred(N_("The file has {n:,} rows; a random sample of {k:,} is used."), n=n, k=k)
+
+
+def _source(source: str | Path | bytes | bytearray | memoryview, name: str | None) -> tuple[BinaryIO, str | None]:
+    """An open binary stream over a path or an upload's bytes (not copied), and the name for the format."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return io.BytesIO(source), name
+    path = _check_path(source)
+    return open(path, "rb"), name or path.name
+
+
+def _format_from(stream: BinaryIO, name: str | None) -> str:
+    fmt = detect_format(name, stream.read(4096).lstrip()[:200])
+    stream.seek(0)
+    return fmt
+
+
+def scan_rows(source: str | Path | bytes, format: str | None = None, name: str | None = None) -> RowsSummary:
     """Check every row of a file of any size in one streaming pass, and count rows and labels.
 
-    Memory stays flat (one line at a time). Raises the InputError `read_rows` would raise, naming
-    up to five lines of each kind of problem across the whole file.
+    source: a path, or the raw bytes of an upload (then `name` gives the format). Memory stays flat
+    (one line at a time). Raises the InputError `read_rows` would raise, naming up to five lines of
+    each kind of problem across the whole file.
     """
-    path = _check_path(path)
-    fmt = format or _format_of(path)
+    path = str(_check_path(source)) if isinstance(source, (str, Path)) else (name or "")
+    stream, name = _source(source, name)
     counts: Counter[str] = Counter()
     empty: list[int] = []
     unlabelled: list[int] = []
     n_empty = n_unlabelled = n = 0
     has_pairs = False
-    with open(path, "rb") as f:
+    with stream as f:
+        fmt = format or _format_from(f, name)
         for record in records(decoded_lines(f), fmt):
             if not record.text.strip():
                 n_empty += 1
@@ -201,19 +226,21 @@ def scan_rows(path: str | Path, format: str | None = None) -> RowsSummary:
     return RowsSummary(str(path), fmt, n, MappingProxyType(dict(counts)), has_pairs)
 
 
-def stream_rows(path: str | Path, chunk_rows: int = CHUNK_ROWS, format: str | None = None) -> Iterator[Rows]:
-    """The rows of a file of any size, `chunk_rows` at a time, in file order; memory stays flat.
+def stream_rows(source: str | Path | bytes, chunk_rows: int = CHUNK_ROWS, format: str | None = None,
+                name: str | None = None) -> Iterator[Rows]:
+    """The rows of a file of any size (a path, or an upload's bytes with its `name`), `chunk_rows` at a
+    time, in file order; memory stays flat.
 
     Each chunk is checked like `read_rows` (run `scan_rows` first to refuse a bad file before any
     work is done); `Rows.start` is the chunk's first row index in the file.
     """
     if chunk_rows < 1:
         raise InputError(_("chunk_rows must be at least 1."))
-    path = _check_path(path)
-    fmt = format or _format_of(path)
+    stream, name = _source(source, name)
     start = 0
     chunk: list[Record] = []
-    with open(path, "rb") as f:
+    with stream as f:
+        fmt = format or _format_from(f, name)
         for record in records(decoded_lines(f), fmt):
             chunk.append(record)
             if len(chunk) == chunk_rows:
@@ -261,11 +288,6 @@ def _raise_problems(n: int, fmt: str, empty: list[int], n_empty: int, unlabelled
 
 def _check_path(path: str | Path) -> Path:
     return existing_file(path)
-
-
-def _format_of(path: Path) -> str:
-    with open(path, "rb") as f:
-        return detect_format(path.name, f.read(4096).lstrip()[:200])
 
 
 def read_labelled_csv(

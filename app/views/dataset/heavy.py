@@ -113,7 +113,8 @@ def _sub_evaluation(ev, index: np.ndarray):
     sub = replace(ev, rows=ev.rows.subset(index), **{
         name: _frozen(np.asarray(getattr(ev, name))[index])
         for name in ("y_true", "y_pred", "logits", "probs", "loss", "correct", "n_tokens", "truncated")},
-        features=None if ev.features is None else _frozen(ev.features[index]))
+        features=None if ev.features is None or ev.feature_rows is not None else _frozen(ev.features[index]),
+        feature_rows=None)
     return concat_evaluations([sub])  # recomputes the metrics of the sample
 
 
@@ -184,15 +185,29 @@ def projector_view(ev, spec: str, key) -> None:
     colour = c1.radio(_("Colour by"), list(COLOURS), horizontal=True, key="ds.colour", format_func=lambda c: _(COLOURS[c]))
     three = c2.toggle(_("3-D"), key="ds.3d")
     proj = cached_pca(key, ev)
-    fig = figures().projector(proj.coordinates, ev.labels, ev.y_true, ev.y_pred, ev.confidence, colour_by=colour,
-                              dims=3 if three else 2, texts=ev.rows.texts, explained=proj.explained_variance_ratio)
+    shown = ev.projected_rows
+    fig = figures().projector(proj.coordinates, ev.labels, ev.y_true[shown], ev.y_pred[shown], ev.confidence[shown],
+                              colour_by=colour, dims=3 if three else 2, texts=[ev.rows.texts[i] for i in shown],
+                              index=shown, explained=proj.explained_variance_ratio)
     st.plotly_chart(fig, key="ds.projector", on_select=point_clicked, selection_mode="points",
                     config=config("projector"))
     st.caption(_("PCA of {what} (explained variance {var}). Click a point to see its row.").format(
         what=_(ev.feature_name), var=", ".join(f"{v:.1%}" for v in proj.explained_variance_ratio)))
+    if ev.feature_rows is not None:
+        st.caption(sample_caption(ev))
     row = st.session_state.get("ds.point")
     if row is not None and row < len(ev):
         explain_row(ev, row, spec)
+
+
+def sample_caption(ev) -> str:
+    """How many rows the projector shows and how they were drawn."""
+    from explain.dataset.sampling import default_floor, strata_of
+
+    groups = len(np.unique(strata_of(ev.y_true, ev.correct)))
+    return _("Showing {k:,} of {n:,} rows: a fixed random sample (seed 0) stratified by gold label and correct or "
+             "wrong, each group in proportion to its size with at least {floor:,} rows (or all of a smaller "
+             "group).").format(k=len(ev.feature_rows), n=len(ev), floor=default_floor(len(ev.feature_rows), groups))
 
 
 # --- exports ---------------------------------------------------------------------------------------------
@@ -217,13 +232,13 @@ def downloads(ev, key, data_name: str) -> None:
                       "ds.dl_jsonl", c[1])
         return
     c = [*st.columns(3), *st.columns(3)]
-    records = [{"row": i, **r} for i, r in enumerate(ev.records())]
+    rows_csv = lambda: x.rows_csv({"row": i, **r} for i, r in enumerate(ev.records()))  # noqa: E731 - built on click
     download_text(_("Per class (CSV)"), x.per_class_csv(ev.metrics), "dataset-per-class.csv", "text/csv",
                   "ds.dl_class", c[0])
     download_text(_("Confusion (CSV)"), x.confusion_csv(ev.metrics), "dataset-confusion.csv", "text/csv",
                   "ds.dl_confusion", c[1])
-    download_text(_("Rows (CSV)"), x.rows_csv(records), "dataset-rows.csv", "text/csv", "ds.dl_rows", c[2])
-    download_text(_("Predictions (JSONL)"), x.predictions_jsonl(ev), "predictions.jsonl", "application/jsonl",
+    download_text(_("Rows (CSV)"), rows_csv, "dataset-rows.csv", "text/csv", "ds.dl_rows", c[2])
+    download_text(_("Predictions (JSONL)"), lambda: x.predictions_jsonl(ev), "predictions.jsonl", "application/jsonl",
                   "ds.dl_jsonl", c[3])
     download_text(_("Metrics (JSON)"), x.metrics_json(ev.metrics, model=ev.model_name, data=data_name),
                   "metrics.json", "application/json", "ds.dl_metrics", c[4])

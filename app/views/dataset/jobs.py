@@ -69,11 +69,14 @@ class DataJob:
     """One long call in a daemon thread. `work(progress, cancel)` returns the result.
 
     The page reads `done`, `total`, `eta` (seconds left, from the rate so far), `result`, `error`
-    (a message for the user) and `cancelled`.
+    (a message for the user) and `cancelled`; `label` names the job in messages, `note` is shown with
+    its progress.
     """
 
     key: Hashable
     work: Callable[[Callable[[int, int], None], threading.Event], Any]
+    label: str = ""
+    note: str = ""
     stop: threading.Event = field(default_factory=threading.Event)
     done: int = 0
     total: int = 0

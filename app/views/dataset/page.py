@@ -13,6 +13,8 @@ from bert_lens.common import load_or_stop, use_model
 from bert_lens.views.dataset import heavy as dv
 from bert_lens.views.dataset import neurons as dn
 from bert_lens.views.dataset import parts as dp
+from bert_lens.views.dataset import upload as du
+from bert_lens.views.dataset.table import rows_section
 from explain import BertLensError
 from explain.compare.data import shipped_samples
 from explain.dataset.labels import LabelMismatch
@@ -53,19 +55,19 @@ if source == UPLOAD:
     raw, name = upload.getvalue(), upload.name
 else:
     raw, name = samples[source].read_bytes(), samples[source].name
+data_hash = hashlib.sha256(raw).hexdigest()[:20]
 try:
-    rows = dp.cached_rows(raw, name, dp.max_rows())
+    data = du.scanned(data_hash, name, du.max_rows(), raw)  # every row checked in one streaming pass
 except BertLensError as err:
     st.error(str(err))
     st.stop()
-for notice in rows.notices:
-    st.warning(notice)
-if (capped := dp.cap_message(rows)) is not None:
+for notice in data.notices:
+    st.warning(_(notice))
+if (capped := du.cap_message(data)) is not None:
     st.info(capped)
-data_hash = hashlib.sha256(raw).hexdigest()[:20]
 
 try:
-    match = dp.label_match(bundle, rows, dp.label_map_from_state(data_hash))
+    match = du.label_match(bundle, data, dp.label_map_from_state(data_hash))
 except LabelMismatch as err:
     st.warning(_("The data's labels do not all match the model's ({labels}). Map each unknown label to one of the "
                  "model's labels:").format(labels=", ".join(err.model_labels)))
@@ -79,9 +81,9 @@ if match.describe():
 
 # --- Evaluation (background job) -------------------------------------------------------------------
 label_map = tuple(sorted((k, bundle.labels[v]) for k, v in match.index.items()))
-key = ("evaluate", choice.spec, data_hash, len(rows), label_map)
-ev = dp.run_job("ds.job.evaluate", key, lambda progress, cancel: dp.evaluate_rows(
-    bundle, rows, dict(label_map), progress, cancel), _("Evaluating"))
+key = ("evaluate", choice.spec, data_hash, len(data), label_map)
+ev = dp.run_job("ds.job.evaluate", key, lambda progress, cancel: du.evaluate_data(
+    bundle, raw, name, data, match, progress, cancel), _("Evaluating"))
 if ev is None:
     st.stop()
 if st.session_state.get("ds.shown") != key:  # another model or data: forget the cell and point chosen before
@@ -115,20 +117,7 @@ if view == "errors":
                  "predicted what it did."))
     per_class = pd.DataFrame(m.table()).set_index("label")
     st.dataframe(per_class.style.format({"precision": "{:.3f}", "recall": "{:.3f}", "f1": "{:.3f}"}), width="stretch")
-    st.subheader(_("Rows"))
-    table, shown, filter_key = dp.row_table(ev)
-    selection = st.dataframe(
-        table, key=f"ds.rows.{hashlib.sha1(filter_key.encode()).hexdigest()[:10]}", on_select="rerun",
-        selection_mode="single-row", hide_index=True, width="stretch", column_config=dp.row_columns(),
-        height=min(420, 38 + 35 * max(len(table), 1)),
-    )
-    picked = selection.selection.rows if selection else []
-    if picked and picked[0] < len(shown):
-        dp.explain_row(ev, int(shown[picked[0]]), choice.spec)
-    elif len(table):
-        st.caption(_("Choose a row (the box at its left) to see its explanation here."))
-    else:
-        st.info(_("No row matches these filters."))
+    rows_section(ev, choice.spec)
 elif view == "words":
     dv.words_view(ev, bundle, key, dp.heavy_rows()[0])
 elif view == "heads":

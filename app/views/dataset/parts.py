@@ -1,11 +1,11 @@
-"""The Data set page's parts: data and label matching, background jobs with progress, the row table,
-one row's explanation, and the lazily computed views. Figures come from explain.dataset.figures."""
+"""The Data set page's parts: the label map, background jobs with progress, one row's explanation, token
+classifiers' results. The data and its evaluation: upload.py; the row table: table.py; the heavier views:
+heavy.py. Figures come from explain.dataset.figures."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -13,35 +13,16 @@ from bert_lens.common import CUSTOM, get_bundle, keep_sidebar_state, model_optio
 from bert_lens.render import colored_tokens
 from bert_lens.views.dataset.jobs import DataJob, cached_result
 from explain import BertLensError
-from explain.dataset.evaluate import check_classifier, evaluate
-from explain.dataset.labels import LabelMismatch, match_labels
-from explain.dataset.reader import Rows, read_rows
-from explain.i18n import N_, _, get_language
+from explain.dataset.evaluate import check_classifier
+from explain.dataset.labels import LabelMismatch
+from explain.i18n import _, get_language, keep_language
 from explain.models.catalog import builtin_models_for
 from explain.settings import current_settings
 
 CLASSIFIERS = ("sequence-classification", "token-classification")
-MAX_ROWS = 10_000  # rows evaluated at most (the server's max_data_rows can lower it); a larger file is sampled
+JOB_PREFIX = "ds.job."  # session-state keys of this page's jobs
 # rows explained / used for head importance and pruning (a seeded sample), on a laptop and on a shared server
 ATTR_ROWS, HEAD_ROWS, HOSTED_ATTR_ROWS, HOSTED_HEAD_ROWS = 300, 200, 100, 100
-SORTS = {"loss": N_("loss, highest first"), "confidence": N_("confidence, highest first"),
-         "unsure": N_("confidence, lowest first"), "file": N_("file order")}
-
-
-def max_rows() -> int:
-    """Rows of a data set read per request: the server's `max_data_rows` (hosted: 2,000), at most MAX_ROWS."""
-    limit = current_settings().max_data_rows
-    return MAX_ROWS if limit is None else min(MAX_ROWS, limit)
-
-
-def cap_message(rows: Rows) -> str | None:
-    """The message shown when the file was sampled down to `max_rows()` by this server's setting."""
-    limit = current_settings().max_data_rows
-    if limit is None or limit >= MAX_ROWS or not rows.notices or len(rows) != limit:
-        return None
-    return _("This server reads at most {k:,} rows of a data set per request (its max_data_rows setting): the "
-             "rows below are a seeded random sample of your file. Run `bert-lens evaluate` on your own machine for "
-             "every row.").format(k=limit)
 
 
 def heavy_rows() -> tuple[int, int]:
@@ -64,25 +45,9 @@ def suggested_models() -> list[str]:
     return builtin_models_for("sequence-classification")[:2]
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def cached_rows(raw: bytes, name: str, limit: int) -> Rows:
-    return read_rows(raw, name=name, max_rows=limit)
-
-
 # --- labels ------------------------------------------------------------------------------------------
-def data_labels(bundle, rows: Rows) -> list[str]:
-    """Labels to match: one per row, or every tag of every row for a token classifier."""
-    if bundle.task == "token-classification":
-        return [t for label in rows.labels for t in label.split()]
-    return list(rows.labels)
-
-
 def label_map_from_state(data_hash: str) -> dict[str, str]:
     return st.session_state.get("ds.label_maps", {}).get(data_hash, {})
-
-
-def label_match(bundle, rows: Rows, label_map: dict[str, str]):
-    return match_labels(data_labels(bundle, rows), bundle.labels, label_map)
 
 
 def label_map_editor(err: LabelMismatch, data_hash: str) -> None:
@@ -102,24 +67,25 @@ def label_map_editor(err: LabelMismatch, data_hash: str) -> None:
 
 
 # --- background jobs ---------------------------------------------------------------------------------
-def evaluate_rows(bundle, rows: Rows, label_map: dict, progress, cancel):
-    return evaluate(bundle, rows, label_map=label_map, progress=progress, cancel=cancel)
-
-
 def run_job(state_key: str, key, work, what: str, wait: float = 1.5):
     """The result of `work` for `key`: from the cache, or from this session's job (started if needed).
 
-    While the job runs, a panel shows rows done, time left and a Cancel button, and polls twice a
-    second; None is returned then (the caller stops or shows something else).
+    A session runs one data-set job at a time: starting one cancels any other running job of this page
+    (another data set, other options, another view's computation), with a message. While the job runs,
+    a panel shows rows done, time left and a Cancel button, and polls twice a second; None is returned
+    then (the caller stops or shows something else).
     """
     found = cached_result(key)
     if found is not None:
         return found
     job: DataJob | None = st.session_state.get(state_key)
     if job is None or job.key != key:
-        if job is not None and job.running:
-            job.cancel()
-        job = st.session_state[state_key] = DataJob(key, work).start()
+        stopped = stop_running_jobs()
+        job = st.session_state[state_key] = DataJob(key, work, label=what).start()
+        if stopped:
+            job.note = _("One data-set job runs at a time per session: {old} was cancelled to start this one.").format(
+                old=", ".join(stopped))
+            st.info(job.note)
         job.wait(wait)  # small data sets finish here, without a progress bar flashing by
     if job.result is not None:
         return job.result
@@ -133,6 +99,18 @@ def run_job(state_key: str, key, work, what: str, wait: float = 1.5):
     return None
 
 
+def stop_running_jobs(timeout: float = 30.0) -> list[str]:
+    """Cancel this session's running data-set jobs and wait for them to stop (they stop before their next
+    batch); their labels."""
+    running = [job for k, job in st.session_state.items()
+               if str(k).startswith(JOB_PREFIX) and isinstance(job, DataJob) and job.running]
+    for job in running:
+        job.cancel()
+    for job in running:
+        job.wait(timeout)
+    return [job.label or _("a computation") for job in running]
+
+
 def _progress_panel(state_key: str, what: str) -> None:
     job: DataJob | None = st.session_state.get(state_key)
     if job is None:
@@ -144,6 +122,8 @@ def _progress_panel(state_key: str, what: str) -> None:
     if job.eta is not None:
         text += " · " + _("about {seconds:.0f} s left").format(seconds=job.eta)
     st.progress(min(job.done / total, 1.0), text=text)
+    if job.note:
+        st.caption(job.note)
     st.button(_("Cancel"), key=f"{state_key}.cancel", on_click=job.cancel)
 
 
@@ -161,63 +141,6 @@ def cell_clicked() -> None:
 
 def clear_cell() -> None:
     st.session_state.pop("ds.cell", None)
-
-
-def row_frame(ev) -> pd.DataFrame:
-    r = ev.rows
-    frame = pd.DataFrame({  # the columns to sort and judge by first, the (long) text last
-        "row": np.arange(len(ev)), "gold": [ev.labels[k] for k in ev.y_true],
-        "prediction": [ev.labels[k] for k in ev.y_pred], "confidence": ev.confidence, "loss": ev.loss,
-        "correct": ev.correct, "text": r.texts, "line": r.lines,
-    })
-    if r.has_pairs:
-        frame.insert(7, "text_pair", [p or "" for p in r.pairs])
-    return frame
-
-
-def row_table(ev) -> tuple[pd.DataFrame, np.ndarray, str]:
-    """Filter controls and the filtered, sorted row table; also the rows' indices and a key for the filter."""
-    st.session_state["ds.labels"] = tuple(ev.labels)
-    frame = row_frame(ev)
-    c1, c2, c3, c4 = st.columns([1.2, 1.6, 2.4, 1.6])
-    errors_only = c1.toggle(_("Errors only"), key="ds.errors")
-    sort = c2.selectbox(_("Sort by"), list(SORTS), format_func=lambda s: _(SORTS[s]), key="ds.sort")
-    search = c3.text_input(_("Search the text"), key="ds.search", placeholder=_("a word or phrase…")).strip()
-    keep = np.ones(len(ev), dtype=bool)
-    cell = st.session_state.get("ds.cell")
-    if cell is not None and max(cell) < len(ev.labels):
-        keep &= (ev.y_true == cell[0]) & (ev.y_pred == cell[1])
-        c4.button(_("All cells ✕"), key="ds.cell.clear", on_click=clear_cell,
-                  help=_("Showing gold {gold} predicted as {pred}; click to show every cell.").format(
-                      gold=ev.labels[cell[0]], pred=ev.labels[cell[1]]))
-        st.caption(_("Rows of gold label {gold} predicted as {pred}.").format(gold=ev.labels[cell[0]],
-                                                                              pred=ev.labels[cell[1]]))
-    if errors_only:
-        keep &= ~ev.correct
-    if search:
-        folded = search.casefold()
-        keep &= np.array([folded in t.casefold() or folded in (p or "").casefold()
-                          for t, p in zip(ev.rows.texts, ev.rows.pairs)])
-    shown = frame[keep]
-    if sort != "file":
-        column = "loss" if sort == "loss" else "confidence"
-        shown = shown.sort_values(column, ascending=sort == "unsure", kind="stable")
-    index = shown["row"].to_numpy()
-    return shown, index, f"{cell}.{errors_only}.{search}.{sort}"
-
-
-def row_columns() -> dict:
-    return {
-        "row": st.column_config.NumberColumn(_("row"), width="small"),
-        "line": st.column_config.NumberColumn(_("line"), width="small"),
-        "text": st.column_config.TextColumn(_("text"), width="large"),
-        "gold": st.column_config.TextColumn(_("gold"), width="small"),
-        "prediction": st.column_config.TextColumn(_("prediction"), width="small"),
-        "confidence": st.column_config.ProgressColumn(_("confidence"), format="%.3f", min_value=0.0, max_value=1.0,
-                                                     width="small"),
-        "loss": st.column_config.NumberColumn(_("loss (nats)"), format="%.3f"),
-        "correct": st.column_config.CheckboxColumn(_("correct"), width="small"),
-    }
 
 
 # --- one row ------------------------------------------------------------------------------------------
@@ -289,8 +212,15 @@ def plain(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|~<>$:])", r"\\\1", text)
 
 
-def download_text(label: str, data: str, file: str, mime: str, key: str, column=None) -> None:
-    (column or st).download_button(label, data.encode("utf-8"), file, mime, key=key, on_click="ignore")
+def download_text(label: str, data, file: str, mime: str, key: str, column=None) -> None:
+    """A download of text; `data` may be a function returning it, then built only when clicked (large files),
+    in the session's language."""
+    if callable(data):
+        made = keep_language(data)
+        payload = lambda: made().encode("utf-8")  # noqa: E731
+    else:
+        payload = data.encode("utf-8")
+    (column or st).download_button(label, payload, file, mime, key=key, on_click="ignore")
 
 
 # --- token classifiers ---------------------------------------------------------------------------------
