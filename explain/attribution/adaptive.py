@@ -127,7 +127,7 @@ def integrated_gradients_rows(
             evaluations += steps * len(group)
             for i, grad in zip(group, grads):
                 inp = inputs[i]
-                scores = ((inp.x - inp.xb).double() * grad.double()).sum(-1).numpy()
+                scores = ((inp.x - inp.xb).double() * grad.double()).sum(-1).cpu().numpy()
                 delta = float(scores.sum() - (f_x[i] - f_base[i]))
                 ok = abs(delta) < tolerance * gap[i] or abs(delta) < ATOL
                 if n_steps is None and not ok and steps < max_steps:

@@ -132,7 +132,7 @@ def _points(scorer, inputs, need, batch_positions, on_batch):
         values = score.detach().double().tolist()
         for s, (i, key) in enumerate(batch):
             inp, n = inputs[i], lengths[i]
-            p = ((inp.x - inp.xb).double() * grad[s, :n].double()).sum(-1).numpy()
+            p = ((inp.x - inp.xb).double() * grad[s, :n].double()).sum(-1).cpu().numpy()
             yield i, key, p, values[s]
         if on_batch is not None:
             on_batch(len(batch))

@@ -234,9 +234,10 @@ def warm_start(used: np.ndarray) -> int:
 
 
 def _ig_input(bundle, enc, i: int, target: int, baseline: str | None, word_emb) -> IGInput:
-    ids = torch.from_numpy(enc.input_ids[i])
+    device = word_emb.weight.device  # the model's device (a Ray GPU actor); numpy arrays are on the CPU
+    ids = torch.from_numpy(enc.input_ids[i]).to(device)
     x = word_emb(ids)
-    content = torch.from_numpy(~enc.special[i])
+    content = torch.from_numpy(~enc.special[i]).to(device)
     if baseline in (None, "zero"):
         xb = torch.where(content[:, None], torch.zeros_like(x), x)
     else:
@@ -246,7 +247,7 @@ def _ig_input(bundle, enc, i: int, target: int, baseline: str | None, word_emb) 
             raise InputError(_("This tokenizer has no [{kind}] token: choose another baseline.").format(
                 kind=baseline.upper()))
         xb = word_emb(torch.where(content, torch.full_like(ids, token_id), ids))
-    types = torch.from_numpy(enc.token_type_ids[i]) if bundle.arch.has_token_types else None
+    types = torch.from_numpy(enc.token_type_ids[i]).to(device) if bundle.arch.has_token_types else None
     return IGInput(x, xb, types, target)
 
 
@@ -269,7 +270,7 @@ def _gradient_scores(bundle, items: list[IGInput], score: str, method: str) -> l
     (grad,) = torch.autograd.grad(f_x.sum(), embeds)
     per_dim = grad.abs() if method == "saliency" else grad * embeds.detach()
     f_x = f_x.detach()
-    return [(per_dim[s, : lengths[s]].sum(-1).double().numpy(), float(f_x[s])) for s in range(len(items))]
+    return [(per_dim[s, : lengths[s]].sum(-1).double().cpu().numpy(), float(f_x[s])) for s in range(len(items))]
 
 
 def _row_by_row(bundle, rows, method, targets, options, progress, cancel):

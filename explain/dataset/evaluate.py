@@ -168,9 +168,9 @@ def evaluate(
         for index in length_batches(enc.lengths, batch_rows, max_positions, seed):
             tracker.check()
             out = bundle.model(**pad_batch(bundle, enc, index), output_hidden_states=features)
-            logits[index] = out.logits.float().numpy()
+            logits[index] = out.logits.float().cpu().numpy()
             if features:
-                f = classifier_features(bundle.model, out.hidden_states[-1]).float().numpy()
+                f = classifier_features(bundle.model, out.hidden_states[-1]).float().cpu().numpy()
                 if feats is None:
                     feats = np.zeros((N, f.shape[1]), dtype=np.float32)
                 feats[index] = f

@@ -112,11 +112,11 @@ def importance_from_raw(raw: np.ndarray, rows: int, per_row: np.ndarray | None =
 def head_gate_gradients(bundle: ModelBundle, rows: Rows, match: LabelMatch, max_tokens: int | None = None,
                         tracker: Tracker | None = None, seed: int = 0) -> np.ndarray:
     """dL/dg per row and head, (N, L, H) (see the module docstring)."""
-    y = torch.from_numpy(match.indices(rows.labels))
+    word_emb = embeddings_of(bundle.model).word_embeddings
+    y = torch.from_numpy(match.indices(rows.labels)).to(word_emb.weight.device)  # the model's device (a Ray GPU actor)
     enc = encode_rows(bundle, rows.texts, rows.pairs if rows.has_pairs else None, max_tokens)
     L, H = bundle.num_layers, bundle.num_heads
     per_row = np.zeros((len(rows), L, H))
-    word_emb = embeddings_of(bundle.model).word_embeddings
     tracker = tracker or Tracker(len(rows))
     for index in length_batches(enc.lengths, 64, GRAD_POSITIONS, seed):
         tracker.check()
@@ -129,7 +129,8 @@ def head_gate_gradients(bundle: ModelBundle, rows: Rows, match: LabelMatch, max_
             raise InputError(_("This model returns no attention weights (it needs eager attention)."))
         loss = torch.nn.functional.cross_entropy(out.logits, y[index], reduction="sum")
         grads = torch.autograd.grad(loss, out.attentions)
-        per_row[index] = torch.stack([(a * g).sum((-1, -2)) for a, g in zip(out.attentions, grads)], 1).detach().double().numpy()
+        sums = torch.stack([(a * g).sum((-1, -2)) for a, g in zip(out.attentions, grads)], 1)
+        per_row[index] = sums.detach().double().cpu().numpy()
         tracker.advance(len(index))
     return per_row
 
@@ -224,7 +225,7 @@ def _accuracy(model, bundle, enc, batches, y: np.ndarray, tracker: Tracker) -> t
     for index in batches:
         tracker.check()
         logits = model(**pad_batch(bundle, enc, index)).logits.double()
-        target = torch.from_numpy(y[index])
+        target = torch.from_numpy(y[index]).to(logits.device)
         right += int((logits.argmax(-1) == target).sum())
         total_loss += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
         tracker.advance(len(index))
