@@ -51,7 +51,10 @@ def test_from_the_confusion_matrix_to_a_wrong_prediction_explained(offline_page,
     settle(page)
     expect(page.get_by_text("Rows of gold label fresh predicted as rotten.")).to_be_visible(timeout=30_000)
 
+    expect(page.get_by_text(f"of {len(wrong)} that match", exact=False)).to_be_visible(timeout=30_000)
     table = page.locator("[data-testid=stDataFrame]").nth(1)  # per-class table first, then the rows
+    expect(table).to_be_visible(timeout=30_000)  # a new table is mounted for the cell's rows: wait for it
+    table.scroll_into_view_if_needed()
     box = table.bounding_box()
     page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # click 2: the first row's selection box
     settle(page)
