@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
     command, env = streamlit_command(args), server_environment(args)
     load_settings(env)  # a bad settings file or variable: one line and exit 2 here, not a page that cannot start
     child = subprocess.Popen(command, env=env)
+    # A supervisor (systemd, a container runtime, a test) stops the server with SIGTERM: pass it on, or the
+    # Streamlit child would keep serving, orphaned, after `bert-lens serve` has gone.
+    signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))
     try:
         return child.wait()
     except KeyboardInterrupt:  # Ctrl-C reached the child too (same process group); let it finish shutting down

@@ -70,3 +70,9 @@ def serving(command: list[str], cwd: Path, log: Path, env: dict[str, str] | None
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+    try:  # stopping the command (SIGTERM) stopped the server too: nothing answers on its port any more
+        urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+        orphan = True
+    except OSError:
+        orphan = False
+    assert not orphan, f"the server still answers after {command[0]} was stopped"
