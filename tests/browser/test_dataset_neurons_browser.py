@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from explain.models.heads import HEADS_DIR
-from tests.browser.test_app_browser import FIRST_RUN_MS, SENTIMENT, open_page, settle
+from tests.browser.test_app_browser import FIRST_RUN_MS, SENTIMENT, open_page, settle, wait_for_chart_text
 from tests.browser.test_layers_browser import save
 
 pytestmark = pytest.mark.browser
@@ -36,8 +36,7 @@ def test_neurons_view_in_english(browser, app_url):
     page = context.new_page()
     try:
         open_neurons(page, app_url, "Neurons", "One neuron over the rows")
-        text = " ".join(page.locator("[data-testid=stPlotlyChart] text").all_text_contents())
-        assert "neurons of rotten" in text and "neurons of fresh" in text
+        wait_for_chart_text(page, "neurons of rotten", "neurons of fresh")
         expect(page.get_by_text("classifier without one", exact=False)).to_be_visible()
         box = page.get_by_role("combobox", name="Neuron", exact=True)
         expect(box).to_have_value(re.compile(r"\(top of rotten\)$"))

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_app_browser import open_page, settle
+from tests.browser.test_app_browser import open_page, settle, wait_for_chart_text
 
 pytestmark = pytest.mark.browser
 
@@ -34,10 +34,6 @@ def save(page: Page, name: str, full_page: bool = True) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
 
 
-def svg_text(page: Page) -> str:
-    return " ".join(page.locator("[data-testid=stPlotlyChart] text").all_text_contents())
-
-
 def test_layers_page_in_english(offline_page, app_url):
     """The probe view offers its button (the probes themselves run as a job: tests/test_layers_app.py drives it
     through AppTest), then the neuron view draws its heatmap and NMF factors, and the own-label view its upload."""
@@ -48,9 +44,7 @@ def test_layers_page_in_english(offline_page, app_url):
     page.get_by_text("Neurons of this text", exact=True).first.click()
     page.wait_for_function("() => document.body.innerText.includes('Factors of the activations')", timeout=300_000)
     settle(page)
-    page.wait_for_timeout(800)
-    text = svg_text(page)
-    assert "neuron" in text and "factor 1" in text and "fox" in text
+    wait_for_chart_text(page, "neuron", "factor 1", "fox")
     assert page.locator("[data-testid=stException]").count() == 0
     page.set_viewport_size({"width": 1400, "height": 2300})  # the NMF factors too
     page.wait_for_timeout(1500)
@@ -75,7 +69,7 @@ def test_layers_page_in_chinese(browser, app_url):
         page.get_by_text("这段文本的神经元", exact=True).first.click()
         page.wait_for_function("() => document.body.innerText.includes('激活值的因子')", timeout=300_000)
         settle(page)
-        page.wait_for_timeout(800)
+        wait_for_chart_text(page, "fox")  # the charts are drawn, so their labels are checked for English too
         assert page.locator("[data-testid=stException]").count() == 0
         tokens = load_model(DEFAULT_MODEL).tokenizer.tokenize(TEXT)
         left = english_left(page, [TEXT, *tokens, *builtin_models()])
