@@ -34,15 +34,13 @@ def settle(page: Page) -> None:
     page.wait_for_timeout(300)
 
 
-def wait_for_chart_text(page: Page, *needles: str, timeout: int = 120_000) -> str:
-    """Wait until the plotly charts' SVG text holds every needle (charts draw after Streamlit's run ends);
-    return that text."""
+def wait_for_chart_text(page: Page, *needles: str, timeout: int = 120_000) -> None:
+    """Wait until the plotly charts' SVG text holds every needle (charts draw after Streamlit's run ends)."""
     page.wait_for_function(
         """needles => { const t = Array.from(document.querySelectorAll('[data-testid=stPlotlyChart] text'))
                                         .map(e => e.textContent).join(' ');
                         return needles.every(n => t.includes(n)); }""",
         arg=list(needles), timeout=timeout)
-    return " ".join(page.locator("[data-testid=stPlotlyChart] text").all_text_contents())
 
 
 def shot(page: Page, name: str) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_app_browser import open_page, point_on_screen
+from tests.browser.test_app_browser import open_page, point_on_screen, wait_for_chart_text
 
 pytestmark = pytest.mark.browser
 
@@ -96,8 +96,7 @@ def test_a_box_of_the_overview_opens_its_step(offline_page, app_url):
     assert "step=3" in href and "head=1" in href and "present=1" in href, href
     page.goto(urljoin(page.url, href))  # a fresh session from the link: the same step and head
     wait_for_step(page, 3)
-    page.wait_for_function("() => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart] text'))"
-                           ".some(t => t.textContent.includes('Layer 2, head 1'))", timeout=90_000)
+    wait_for_chart_text(page, "Layer 2, head 1", timeout=90_000)
 
 
 def test_every_step_in_chinese_presenter_mode(browser, app_url):
