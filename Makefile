@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 
 .PHONY: setup run test test-fast bench wheel translations
 
-# The package in editable mode with the test tools (pyproject.toml lists every dependency).
+# The package in editable mode with the test tools (run-time pins: requirements.txt; extras: pyproject.toml).
 setup: $(BIN)/activate
 	$(BIN)/pip install -q -e ".[dev]"
 

@@ -56,6 +56,16 @@ def test_the_wheel_holds_what_runs_and_nothing_else(wheel):
               | {"explain/assets/" + f.removeprefix("assets/") for f in _tracked("assets")})
     assert needed <= set(names), sorted(needed - set(names))
     assert size < 60e6  # the heads are 37 MB of it
+    metadata = zipfile.ZipFile(wheel).read(f"bert_lens-{__version__}.dist-info/METADATA").decode()
+    runtime = {line.removeprefix("Requires-Dist: ") for line in metadata.splitlines()
+               if line.startswith("Requires-Dist: ") and "extra ==" not in line}
+    assert runtime == set(requirements()) and "torch==2.13.0" in runtime  # the CPU build, never a bare torch
+
+
+def requirements() -> list[str]:
+    """requirements.txt, the run-time pins that pyproject.toml reads as its dependencies."""
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 def _evaluate(command: list[str], data: str, out, cwd) -> tuple[dict, np.ndarray]:
